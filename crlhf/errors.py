@@ -1,0 +1,157 @@
+"""One exception tree for every crlhf component.
+
+The server maps each class to an HTTP status and an :class:`~crlhf.schemas.ErrorBody`
+in a single exception handler; the HTTP client maps the body's ``code`` back to the
+same class, so a caller catches ``SampleNotFound`` whether the failure happened
+in-process or across the network.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class CrlhfError(Exception):
+    """Base of every error crlhf raises on purpose.
+
+    ``code`` is the stable, machine-readable name sent over the wire; ``status_code``
+    is the HTTP status the server answers with. ``field`` names the offending input
+    where there is one, so a client can point at it.
+    """
+
+    code: ClassVar[str] = "crlhf_error"
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class InvalidInput(CrlhfError, ValueError):
+    """Input that can never be valid, whatever the state of the system."""
+
+    code = "invalid_input"
+    status_code = 422
+
+
+class InvalidVote(InvalidInput):
+    """A vote outside {+1, -1}, or one that names a line the sample does not judge."""
+
+    code = "invalid_vote"
+
+
+class UnknownAnnotator(InvalidInput):
+    """An annotator index or id the engine or server has never seen."""
+
+    code = "unknown_annotator"
+
+
+class EmptySample(InvalidInput):
+    """A sample with no judged line: there is nothing to vote on or reward."""
+
+    code = "empty_sample"
+
+
+class InvalidReliability(InvalidInput):
+    """A reliability that is NaN, infinite or outside [0, 1]."""
+
+    code = "invalid_reliability"
+
+
+class InvalidPassAtK(InvalidInput):
+    """pass@k arguments that do not describe a possible experiment (k > n, c > n, ...)."""
+
+    code = "invalid_pass_at_k"
+
+
+class NotFound(CrlhfError, LookupError):
+    """The named resource does not exist."""
+
+    code = "not_found"
+    status_code = 404
+
+
+class SampleNotFound(NotFound):
+    code = "sample_not_found"
+
+
+class ProblemNotFound(NotFound):
+    code = "problem_not_found"
+
+
+class AnnotatorNotFound(NotFound):
+    code = "annotator_not_found"
+
+
+class RoundNotFound(NotFound):
+    code = "round_not_found"
+
+
+class Conflict(CrlhfError):
+    """The request is well formed but clashes with the current state."""
+
+    code = "conflict"
+    status_code = 409
+
+
+class NotServed(Conflict):
+    """A submission for a sample the server never handed to this annotator."""
+
+    code = "sample_not_served"
+
+
+class InvalidTransition(Conflict):
+    """A state-machine move that the current state does not allow (training rounds)."""
+
+    code = "invalid_transition"
+
+
+class AuthenticationFailed(CrlhfError):
+    """Missing, malformed, unknown or disabled token."""
+
+    code = "authentication_failed"
+    status_code = 401
+
+
+class PermissionDenied(CrlhfError):
+    """A valid token whose role may not do this."""
+
+    code = "permission_denied"
+    status_code = 403
+
+
+class PayloadTooLarge(CrlhfError):
+    code = "payload_too_large"
+    status_code = 413
+
+
+class RateLimited(CrlhfError):
+    code = "rate_limited"
+    status_code = 429
+
+
+class ServerUnreachable(CrlhfError, ConnectionError):
+    """Client side only: the server could not be reached (the offline queue keeps the work)."""
+
+    code = "server_unreachable"
+    status_code = 503
+
+
+def _all_subclasses(cls: type[CrlhfError]) -> list[type[CrlhfError]]:
+    found: list[type[CrlhfError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+def error_class_for(code: str) -> type[CrlhfError]:
+    """Return the exception class whose wire ``code`` is ``code`` (the base class if unknown)."""
+    for cls in [CrlhfError, *_all_subclasses(CrlhfError)]:
+        if cls.code == code:
+            return cls
+    return CrlhfError
