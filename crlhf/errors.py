@@ -151,7 +151,5 @@ def _all_subclasses(cls: type[CrlhfError]) -> list[type[CrlhfError]]:
 
 def error_class_for(code: str) -> type[CrlhfError]:
     """Return the exception class whose wire ``code`` is ``code`` (the base class if unknown)."""
-    for cls in [CrlhfError, *_all_subclasses(CrlhfError)]:
-        if cls.code == code:
-            return cls
-    return CrlhfError
+    candidates: list[type[CrlhfError]] = [CrlhfError, *_all_subclasses(CrlhfError)]
+    return next((cls for cls in candidates if cls.code == code), CrlhfError)

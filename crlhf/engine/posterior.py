@@ -39,7 +39,8 @@ def line_log_odds(votes: VoteSet, reliability: npt.ArrayLike, prior: float = 0.5
     p = check_reliability(reliability, votes.n_annotators)
     weights = logit(p)[votes.annotator] * votes.vote
     sums = np.bincount(votes.line, weights=weights, minlength=votes.n_lines)
-    return sums + float(logit(prior))
+    log_odds: FloatArray = np.asarray(sums + float(logit(prior)), dtype=np.float64)
+    return log_odds
 
 
 def line_posterior(votes: VoteSet, reliability: npt.ArrayLike, prior: float = 0.5) -> FloatArray:

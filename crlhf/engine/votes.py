@@ -87,7 +87,8 @@ class VoteSet:
     @property
     def gold_mask(self) -> npt.NDArray[np.bool_]:
         """Per vote: whether its line has a known label."""
-        return self.gold[self.line] != 0
+        mask: npt.NDArray[np.bool_] = self.gold[self.line] != 0
+        return mask
 
 
 def check_reliability(reliability: npt.ArrayLike, n_annotators: int) -> FloatArray:
