@@ -1,0 +1,90 @@
+"""The ``crlhf`` command.
+
+One entry point whose subcommands live in the packages that own them. A subcommand's
+module is imported only when it runs, so ``crlhf admin`` never imports the server and
+nothing imports torch until something trains or generates.
+
+Each subcommand module exposes ``configure(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, cast
+
+from crlhf import __version__
+from crlhf.errors import CrlhfError
+
+
+class SubcommandModule(Protocol):
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    module: str
+    summary: str
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "serve": Subcommand("server.cli", "run the annotation server (FastAPI + SQLite)"),
+}
+
+
+def _usage() -> str:
+    width = max(len(name) for name in SUBCOMMANDS)
+    rows = "\n".join(f"  {name:<{width}}  {sub.summary}" for name, sub in SUBCOMMANDS.items())
+    return (
+        f"usage: crlhf <command> [options]\n\ncrlhf {__version__}: crowd-sourced line-level "
+        f"feedback on generated code, aggregated into rewards.\n\ncommands:\n{rows}\n\n"
+        "Run 'crlhf <command> --help' for a command's options."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or arguments[0] in {"-h", "--help"}:
+        sys.stdout.write(_usage() + "\n")
+        return 0
+    if arguments[0] == "--version":
+        sys.stdout.write(f"crlhf {__version__}\n")
+        return 0
+    name, rest = arguments[0], arguments[1:]
+    if name not in SUBCOMMANDS:
+        sys.stderr.write(f"crlhf: unknown command {name!r}\n\n{_usage()}\n")
+        return 2
+    sub = SUBCOMMANDS[name]
+    try:
+        module = cast(SubcommandModule, importlib.import_module(sub.module))
+    except ImportError as exc:
+        sys.stderr.write(
+            f"crlhf {name}: missing dependency ({exc.name}); install the extra it needs, "
+            f"e.g. pip install 'crlhf[all]'\n"
+        )
+        return 2
+    parser = argparse.ArgumentParser(prog=f"crlhf {name}", description=sub.summary)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    module.configure(parser)
+    args = parser.parse_args(rest)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return module.run(args)
+    except CrlhfError as exc:
+        sys.stderr.write(f"crlhf {name}: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
