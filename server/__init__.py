@@ -1,0 +1,1 @@
+"""The annotation server: FastAPI + SQLite, the system of record (see docs/server.md)."""

@@ -1,0 +1,88 @@
+"""Bearer tokens: random, shown once, stored only as SHA-256 hashes.
+
+A token from ``secrets.token_urlsafe(32)`` has 256 bits of entropy, so a plain (unsalted)
+SHA-256 is enough to make a leaked database useless for logging in, and it keeps the
+lookup a single indexed equality. Missing, malformed, unknown or disabled token: 401;
+a valid token whose role may not call the route: 403; a paused annotator's token: 403
+``annotator_paused`` with the reason (server/quality.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from crlhf.errors import AnnotatorPaused, AuthenticationFailed, PermissionDenied
+from crlhf.schemas import Role
+from server import rate_limit
+from server.deps import Context, get_context
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as authenticated for this request."""
+
+    id: int
+    name: str
+    role: Role
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthenticationFailed("missing Authorization header (expected 'Bearer <token>')")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("malformed Authorization header (expected 'Bearer <token>')")
+    return token.strip()
+
+
+async def authenticate(
+    ctx: Annotated[Context, Depends(get_context)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """Any active annotator or admin."""
+    token_hash = hash_token(_bearer(authorization))
+    row = (
+        ctx.store.read()
+        .execute(
+            "SELECT id, name, role, active, paused_at, pause_reason FROM annotators "
+            "WHERE token_hash = ?",
+            (token_hash,),
+        )
+        .fetchone()
+    )
+    if row is None:
+        raise AuthenticationFailed("unknown token")
+    if not row["active"]:
+        raise AuthenticationFailed("this annotator is disabled; ask an admin")
+    if row["paused_at"] is not None:
+        raise AnnotatorPaused(
+            f"you are paused ({row['pause_reason']}); an admin can reinstate you",
+            field="token",
+        )
+    principal = Principal(id=int(row["id"]), name=str(row["name"]), role=Role(row["role"]))
+    if principal.role is Role.ANNOTATOR:
+        rate_limit.check(ctx, principal.id)
+    return principal
+
+
+async def require_admin(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    if principal.role is not Role.ADMIN:
+        raise PermissionDenied("this route needs an admin token")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(authenticate)]
+CurrentAdmin = Annotated[Principal, Depends(require_admin)]

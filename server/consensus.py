@@ -1,0 +1,100 @@
+"""Persisting and reading a sample's consensus (line posteriors, reward, vote counts).
+
+Every writer of a consensus (a submission, an import, a full refit) goes through
+:func:`store_consensus`, which also appends the reward history row and refreshes the
+uncertainty the router ranks samples by.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+
+from crlhf.engine.incremental import SampleConsensus
+from crlhf.schemas import LineConsensus
+from server.routing import summed_entropy
+
+
+def posteriors_json(posteriors: Mapping[int, float]) -> str:
+    return json.dumps({str(line): p for line, p in sorted(posteriors.items())})
+
+
+def store_consensus(
+    conn: sqlite3.Connection,
+    sample_id: str,
+    consensus: SampleConsensus,
+    *,
+    source: str,
+    submission_pk: int | None,
+    now: str,
+) -> None:
+    encoded = posteriors_json(consensus.posteriors)
+    conn.execute(
+        "UPDATE samples SET posteriors = ?, reward = ?, correct_lines = ?, n_votes = ?, "
+        "n_annotators = ?, uncertainty = ? WHERE id = ?",
+        (
+            encoded,
+            consensus.reward,
+            consensus.correct_lines,
+            consensus.n_votes,
+            consensus.n_annotators,
+            summed_entropy(consensus.posteriors.values()),
+            sample_id,
+        ),
+    )
+    conn.execute(
+        "INSERT INTO reward_history (sample_id, reward, correct_lines, judged_lines, n_votes, "
+        "n_annotators, posteriors, source, submission, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            sample_id,
+            consensus.reward,
+            consensus.correct_lines,
+            consensus.judged_lines,
+            consensus.n_votes,
+            consensus.n_annotators,
+            encoded,
+            source,
+            submission_pk,
+            now,
+        ),
+    )
+
+
+def line_consensus(
+    conn: sqlite3.Connection, sample_id: str, posteriors: Mapping[int, float] | None = None
+) -> list[LineConsensus]:
+    """Per judged line: a posterior and the counts of current votes.
+
+    ``posteriors`` default to the stored (live) ones; annotators get the ones of
+    :func:`server.own_view.shown_posteriors`. Counts come from votes only, never from gold.
+    """
+    row = conn.execute(
+        "SELECT posteriors, judged_lines FROM samples WHERE id = ?", (sample_id,)
+    ).fetchone()
+    if posteriors is None:
+        posteriors = {int(k): float(v) for k, v in json.loads(row["posteriors"]).items()}
+    counts = {
+        int(r["line"]): (int(r["n_correct"]), int(r["n_wrong"]))
+        for r in conn.execute(
+            "SELECT v.line AS line, SUM(v.label = 1) AS n_correct, SUM(v.label = -1) AS n_wrong "
+            "FROM submissions s JOIN votes v ON v.submission = s.id "
+            "WHERE s.sample_id = ? AND s.is_current = 1 GROUP BY v.line",
+            (sample_id,),
+        )
+    }
+    result = []
+    for line in json.loads(row["judged_lines"]):
+        n_correct, n_wrong = counts.get(line, (0, 0))
+        result.append(
+            LineConsensus(
+                sample_id=sample_id,
+                line=line,
+                posterior=posteriors[line],
+                n_votes=n_correct + n_wrong,
+                n_correct=n_correct,
+                n_wrong=n_wrong,
+            )
+        )
+    return result

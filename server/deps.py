@@ -1,0 +1,32 @@
+"""What every route needs, handed in by a dependency so tests can build their own."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from crlhf.engine.config import EngineConfig
+from server.db import Store
+from server.settings import Settings
+
+
+@dataclass
+class Context:
+    """The per-process state of one app: settings, the store and the engine's config."""
+
+    settings: Settings
+    store: Store
+    engine: EngineConfig
+    rng: random.Random = field(default_factory=random.Random)
+    """Draws the steady honeypot rate in routing (seeded in tests)."""
+
+
+async def get_context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(get_context)]

@@ -1,0 +1,38 @@
+"""The (x, y, s) training set: one row per judged, non-honeypot sample.
+
+Read after a full refit (see :mod:`server.refit`), so exported rewards never carry the
+staleness of incremental updates. Honeypots are never exported: their rewards would leak
+gold into training and their presence would reveal which samples they are.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from crlhf.schemas import ExportRow, GenerationMeta
+
+
+def export_rows(conn: sqlite3.Connection, min_votes: int) -> list[ExportRow]:
+    rows = conn.execute(
+        "SELECT s.id, s.problem_id, p.title, p.description, s.code, s.reward, s.correct_lines, "
+        "s.judged_count, s.n_votes, s.n_annotators, s.meta FROM samples s "
+        "JOIN problems p ON p.id = s.problem_id "
+        "WHERE s.is_honeypot = 0 AND s.reward IS NOT NULL AND s.n_votes >= ? ORDER BY s.seq",
+        (min_votes,),
+    ).fetchall()
+    return [
+        ExportRow(
+            sample_id=r[0],
+            problem_id=r[1],
+            problem_title=r[2],
+            prompt=r[3],
+            code=r[4],
+            reward=r[5],
+            correct_lines=r[6],
+            judged_lines=r[7],
+            n_votes=r[8],
+            n_annotators=r[9],
+            meta=GenerationMeta.model_validate_json(r[10]),
+        )
+        for r in rows
+    ]

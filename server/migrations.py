@@ -1,0 +1,232 @@
+"""Numbered schema migrations (sqlite-utils ``Migrations``), applied at every start.
+
+Never edit a migration that has shipped: add ``m00N_...`` below it. Each runs in its own
+transaction together with the record that it ran.
+
+The schema keeps history so any past reward can be explained: every submission revision
+(``submissions.is_current`` marks the latest), every line vote of every revision, every
+reliability snapshot and every reward a sample had.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from server.db import Store
+
+migrations = Migrations("crlhf-server")
+
+_M001 = [
+    """CREATE TABLE annotators (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('annotator', 'admin')),
+        active INTEGER NOT NULL DEFAULT 1,
+        token_hash TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        reliability REAL NOT NULL,
+        shown_reliability REAL NOT NULL,
+        tasks_served INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE problems (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        entry_point TEXT,
+        tests TEXT,
+        reference_solution TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE samples (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        problem_id TEXT NOT NULL REFERENCES problems(id),
+        code TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        round INTEGER,
+        judged_lines TEXT NOT NULL,
+        gold TEXT,
+        is_honeypot INTEGER NOT NULL,
+        posteriors TEXT NOT NULL DEFAULT '{}',
+        reward REAL,
+        correct_lines INTEGER NOT NULL DEFAULT 0,
+        judged_count INTEGER NOT NULL,
+        n_votes INTEGER NOT NULL DEFAULT 0,
+        n_annotators INTEGER NOT NULL DEFAULT 0,
+        n_served INTEGER NOT NULL DEFAULT 0,
+        uncertainty REAL NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX samples_routing ON samples (is_honeypot, uncertainty DESC, seq)",
+    "CREATE INDEX samples_honeypots ON samples (is_honeypot, n_served, seq)",
+    "CREATE INDEX samples_problem ON samples (problem_id)",
+    """CREATE TABLE assignments (
+        annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+        sample_id TEXT NOT NULL REFERENCES samples(id),
+        served_at TEXT NOT NULL,
+        submitted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (annotator_id, sample_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX assignments_open ON assignments (annotator_id, submitted)",
+    """CREATE TABLE submissions (
+        id INTEGER PRIMARY KEY,
+        submission_id TEXT NOT NULL UNIQUE,
+        annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+        sample_id TEXT NOT NULL REFERENCES samples(id),
+        revision INTEGER NOT NULL,
+        is_current INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        duration_ms INTEGER,
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX submissions_sample ON submissions (sample_id, is_current)",
+    "CREATE INDEX submissions_annotator ON submissions (annotator_id, sample_id, is_current)",
+    """CREATE TABLE votes (
+        submission INTEGER NOT NULL REFERENCES submissions(id),
+        line INTEGER NOT NULL,
+        label INTEGER NOT NULL CHECK (label IN (1, -1)),
+        comment TEXT,
+        PRIMARY KEY (submission, line)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE reliability_history (
+        id INTEGER PRIMARY KEY,
+        annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+        reliability REAL NOT NULL,
+        state TEXT NOT NULL,
+        source TEXT NOT NULL,
+        submission INTEGER REFERENCES submissions(id),
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX reliability_history_annotator ON reliability_history (annotator_id, id)",
+    """CREATE TABLE reward_history (
+        id INTEGER PRIMARY KEY,
+        sample_id TEXT NOT NULL REFERENCES samples(id),
+        reward REAL,
+        correct_lines INTEGER NOT NULL,
+        judged_lines INTEGER NOT NULL,
+        n_votes INTEGER NOT NULL,
+        n_annotators INTEGER NOT NULL,
+        posteriors TEXT NOT NULL,
+        source TEXT NOT NULL,
+        submission INTEGER REFERENCES submissions(id),
+        created_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX reward_history_sample ON reward_history (sample_id, id)",
+    """CREATE TABLE training_rounds (
+        id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL,
+        params TEXT NOT NULL,
+        note TEXT,
+        message TEXT,
+        adapter_version TEXT,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+]
+
+
+@migrations(name="m001_initial")
+def m001_initial(db: sqlite_utils.Database) -> None:
+    for statement in _M001:
+        db.execute(statement)
+
+
+@migrations(name="m002_shown_state")
+def m002_shown_state(db: sqlite_utils.Database) -> None:
+    """The state an annotator's own views are computed with (see server/own_view.py)."""
+    db.execute("ALTER TABLE annotators ADD COLUMN shown_state TEXT NOT NULL DEFAULT '{}'")
+    db.execute("UPDATE annotators SET shown_state = state")
+
+
+@migrations(name="m003_skips_and_benchmarks")
+def m003_skips_and_benchmarks(db: sqlite_utils.Database) -> None:
+    """Skipped tasks (``assignments.skipped_at``, NULL: not skipped; see server/skips.py)
+    and benchmark results per training round (``round`` NULL: the baseline)."""
+    db.execute("ALTER TABLE assignments ADD COLUMN skipped_at TEXT")
+    db.execute(
+        """CREATE TABLE benchmark_results (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL UNIQUE,
+            suite TEXT NOT NULL,
+            model TEXT,
+            adapter_version TEXT,
+            round INTEGER REFERENCES training_rounds(id),
+            n INTEGER NOT NULL,
+            temperature REAL,
+            pass_at_k TEXT NOT NULL,
+            n_problems INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX benchmark_results_round ON benchmark_results (round, suite)")
+
+
+@migrations(name="m004_quality")
+def m004_quality(db: sqlite_utils.Database) -> None:
+    """Pausing and its action log (see server/quality.py); sample authors, who never
+    judge their own samples."""
+    db.execute("ALTER TABLE annotators ADD COLUMN paused_at TEXT")
+    db.execute("ALTER TABLE annotators ADD COLUMN pause_reason TEXT")
+    db.execute("ALTER TABLE annotators ADD COLUMN reinstated_at TEXT")
+    db.execute(
+        """CREATE TABLE quality_actions (
+            id INTEGER PRIMARY KEY,
+            annotator_id INTEGER NOT NULL REFERENCES annotators(id),
+            action TEXT NOT NULL CHECK (action IN ('pause', 'reinstate')),
+            reason TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX quality_actions_annotator ON quality_actions (annotator_id, id)")
+    db.execute("ALTER TABLE samples ADD COLUMN author_id INTEGER REFERENCES annotators(id)")
+
+
+@migrations(name="m005_webhooks")
+def m005_webhooks(db: sqlite_utils.Database) -> None:
+    """Registered webhooks and their delivery log, one row per attempt (server/webhooks.py)."""
+    db.execute(
+        """CREATE TABLE webhooks (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            events TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+            event TEXT NOT NULL,
+            delivery_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            delivered INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, id)")
+
+
+def apply(store: Store) -> list[str]:
+    """Apply pending migrations; return the names applied (empty when up to date)."""
+    with store.write_lock():
+        db = store.utils()
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+    return pending
+
+
+@migrations(name="m010_engine_state")
+def m010_engine_state(db: sqlite_utils.Database) -> None:
+    """Values a full refit learns for the incremental path (see server/engine_state.py)."""
+    db.execute(
+        "CREATE TABLE engine_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
+        "updated_at TEXT NOT NULL)"
+    )

@@ -1,0 +1,64 @@
+"""The consensus an annotator may see: computed with the reliabilities of the last refit.
+
+The live state of an annotator moves only on gold lines (see
+:mod:`crlhf.engine.incremental`), and stored posteriors are recomputed with the submitter's
+new state. Shown to the submitter, either would tell honeypots apart: the posterior of a
+sample they alone judged would have one strength on ordinary samples and another right
+after a honeypot. So every number an annotator sees about themselves or a sample is
+computed from the current votes with each voter's *shown* state (``annotators.shown_state``:
+the initial state, replaced only by a full refit, which moves everyone at once).
+Admins see the live values.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+
+from crlhf.engine.config import EngineConfig
+from crlhf.engine.incremental import AnnotatorState, SampleVote, sample_consensus
+from server.engine_state import effective_engine
+
+
+def shown_posteriors(
+    conn: sqlite3.Connection, engine: EngineConfig, sample_ids: Sequence[str]
+) -> dict[str, dict[int, float]]:
+    """Per sample: judged line -> P(correct) from current votes and shown states.
+
+    The prior is the last refit's class prior when one is stored, like the shown states
+    (it moves only at a refit, so it tells nothing about honeypots).
+    """
+    if not sample_ids:
+        return {}
+    engine = effective_engine(conn, engine)
+    marks = ",".join("?" * len(sample_ids))
+    judged = {
+        str(r[0]): json.loads(r[1])
+        for r in conn.execute(
+            f"SELECT id, judged_lines FROM samples WHERE id IN ({marks})", tuple(sample_ids)
+        )
+    }
+    votes: dict[str, list[SampleVote]] = defaultdict(list)
+    for sample_id, annotator, line, label in conn.execute(
+        "SELECT s.sample_id, s.annotator_id, v.line, v.label FROM submissions s "
+        f"JOIN votes v ON v.submission = s.id WHERE s.is_current = 1 AND s.sample_id IN ({marks})",
+        tuple(sample_ids),
+    ):
+        votes[sample_id].append(SampleVote(annotator=annotator, line=line, vote=label))
+    voters = sorted({v.annotator for vs in votes.values() for v in vs})
+    states: dict[int, AnnotatorState] = {}
+    if voters:
+        voter_marks = ",".join("?" * len(voters))
+        states = {
+            int(r[0]): AnnotatorState.from_dict(json.loads(r[1]))
+            for r in conn.execute(
+                f"SELECT id, shown_state FROM annotators WHERE id IN ({voter_marks})",
+                tuple(voters),
+            )
+        }
+    return {
+        sample_id: sample_consensus(engine, lines, votes.get(sample_id, []), states).posteriors
+        for sample_id, lines in judged.items()
+    }

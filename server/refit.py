@@ -1,0 +1,133 @@
+"""Full refit: one estimator over every current vote, persisted; the source of exports.
+
+Honeypot lines enter the fit as gold. The fit's line posteriors replace the stored ones
+of every sample, each sample's reward is recomputed from them (:func:`sample_rewards`),
+and every annotator who voted gets the fitted state (:func:`states_from_fit`) and a
+``refit:<name>`` reliability snapshot. A class prior the estimator learnt
+(``class_prior_``) is stored for the incremental path (:mod:`server.engine_state`). The
+refit holds the write lock from its first read to its commit, so no submission lands
+between the votes it read and the values it writes (submissions wait for it; a refit is
+an admin action, not a per-request one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+
+import numpy as np
+
+from crlhf.engine.config import EngineConfig
+from crlhf.engine.estimators import make_estimator
+from crlhf.engine.incremental import SampleConsensus, states_from_fit
+from crlhf.engine.reward import sample_rewards
+from crlhf.engine.votes import VoteSet
+from crlhf.schemas import RefitResult
+from server.consensus import store_consensus
+from server.engine_state import fitted_class_prior, store_class_prior
+
+logger = logging.getLogger(__name__)
+
+
+def refit(
+    conn: sqlite3.Connection,
+    engine: EngineConfig,
+    estimator_name: str | None,
+    options: dict[str, object],
+    now: str,
+) -> RefitResult:
+    """Fit, then persist posteriors, rewards and states. Call inside a write transaction."""
+    name = estimator_name or engine.estimator
+    estimator = make_estimator(name, **(options or engine.options_for(name)))
+    samples = conn.execute("SELECT id, judged_lines, gold FROM samples ORDER BY seq").fetchall()
+    line_index: dict[tuple[str, int], int] = {}
+    line_sample: list[int] = []
+    gold: list[int] = []
+    for s_index, row in enumerate(samples):
+        truth = json.loads(row["gold"]) if row["gold"] else {}
+        for line in json.loads(row["judged_lines"]):
+            line_index[(row["id"], line)] = len(line_sample)
+            line_sample.append(s_index)
+            gold.append(int(truth.get(str(line), 0)))
+    rows = conn.execute(
+        "SELECT s.sample_id, s.annotator_id, v.line, v.label FROM submissions s "
+        "JOIN votes v ON v.submission = s.id WHERE s.is_current = 1"
+    ).fetchall()
+    annotator_ids = sorted({int(r[1]) for r in rows})
+    if not rows:
+        return RefitResult(
+            estimator=name,
+            n_votes=0,
+            n_lines=len(line_sample),
+            n_samples=len(samples),
+            n_annotators=0,
+        )
+    dense = {a: i for i, a in enumerate(annotator_ids)}
+    votes = VoteSet.build(
+        [line_index[(r[0], r[2])] for r in rows],
+        [dense[int(r[1])] for r in rows],
+        [r[3] for r in rows],
+        n_lines=len(line_sample),
+        n_annotators=len(annotator_ids),
+        gold=gold,
+    )
+    estimator.fit(votes, line_sample=line_sample)
+    class_prior = fitted_class_prior(estimator)
+    store_class_prior(conn, class_prior, now)
+    if class_prior is not None:
+        # The states' reliabilities (p0·s + (1−p0)·c) rest on the p0 the fit learnt.
+        engine = engine.model_copy(update={"prior": class_prior})
+    posterior = np.asarray(estimator.posterior_, dtype=np.float64)
+    rewards = sample_rewards(posterior, line_sample, votes, engine, n_samples=len(samples))
+    source = f"refit:{name}"
+    for s_index, row in enumerate(samples):
+        judged = json.loads(row["judged_lines"])
+        reward = float(rewards.reward[s_index])
+        store_consensus(
+            conn,
+            row["id"],
+            SampleConsensus(
+                posteriors={
+                    line: float(posterior[line_index[(row["id"], line)]]) for line in judged
+                },
+                correct_lines=int(rewards.correct_lines[s_index]),
+                judged_lines=int(rewards.judged_lines[s_index]),
+                reward=None if math.isnan(reward) else reward,
+                n_votes=int(rewards.n_votes[s_index]),
+                n_annotators=int(rewards.n_annotators[s_index]),
+            ),
+            source=source,
+            submission_pk=None,
+            now=now,
+        )
+    for annotator_id, state in zip(
+        annotator_ids, states_from_fit(estimator, engine, votes), strict=True
+    ):
+        encoded = json.dumps(state.to_dict())
+        reliability = state.reliability(engine)
+        conn.execute(
+            "UPDATE annotators SET state = ?, reliability = ?, shown_state = ?, "
+            "shown_reliability = ? WHERE id = ?",
+            (encoded, reliability, encoded, reliability, annotator_id),
+        )
+        conn.execute(
+            "INSERT INTO reliability_history "
+            "(annotator_id, reliability, state, source, created_at) VALUES (?, ?, ?, ?, ?)",
+            (annotator_id, reliability, encoded, source, now),
+        )
+    logger.info(
+        "refit %s: %d votes, %d lines, %d annotators",
+        name,
+        votes.n_votes,
+        votes.n_lines,
+        len(annotator_ids),
+    )
+    return RefitResult(
+        estimator=name,
+        n_votes=votes.n_votes,
+        n_lines=votes.n_lines,
+        n_samples=len(samples),
+        n_annotators=len(annotator_ids),
+    )

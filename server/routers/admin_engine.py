@@ -1,0 +1,64 @@
+"""Admin: rewards, full refit and the (x, y, s) export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from crlhf.schemas import RefitRequest, RefitResult, SampleReward
+from server import views
+from server.auth import CurrentAdmin
+from server.clock import now_iso
+from server.deps import Ctx
+from server.export import export_rows
+from server.refit import refit
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+
+
+@router.get("/rewards")
+def rewards(
+    ctx: Ctx,
+    admin: CurrentAdmin,
+    problem_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[SampleReward]:
+    where, params = ("problem_id = ?", (problem_id,)) if problem_id else ("1 = 1", ())
+    rows = ctx.store.read().execute(
+        f"SELECT * FROM samples WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return [views.reward(row) for row in rows]
+
+
+@router.post("/refit")
+def run_refit(body: RefitRequest, ctx: Ctx, admin: CurrentAdmin) -> RefitResult:
+    with ctx.store.write() as conn:
+        return refit(conn, ctx.engine, body.estimator, dict(body.options), now_iso())
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "ExportRow per line"}},
+)
+def export(
+    ctx: Ctx,
+    admin: CurrentAdmin,
+    min_votes: Annotated[int, Query(ge=1)] = 1,
+    estimator: str | None = None,
+) -> StreamingResponse:
+    """Refit with ``estimator`` (default: the engine's), then stream one ExportRow per line."""
+    with ctx.store.write() as conn:
+        refit(conn, ctx.engine, estimator, {}, now_iso())
+        rows = export_rows(conn, min_votes)
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            yield row.model_dump_json() + "\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")

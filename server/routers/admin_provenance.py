@@ -1,0 +1,34 @@
+"""Admin: provenance of a sample's reward and of a training round (server/provenance.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from crlhf.schemas import RoundProvenance, SampleProvenance
+from server import provenance
+from server.auth import CurrentAdmin
+from server.clock import now_iso
+from server.deps import Ctx
+
+router = APIRouter(prefix="/v1/admin/provenance", tags=["admin"])
+
+
+@router.get("/samples/{sample_id:path}")
+def sample_provenance(
+    sample_id: str, ctx: Ctx, admin: CurrentAdmin, at: datetime | None = None
+) -> SampleProvenance:
+    """The reward, votes and reliabilities of a sample at ``at`` (default: now)."""
+    if at is None:
+        when = now_iso()
+    else:  # stored times are UTC ISO text (server/clock.py); naive means UTC
+        when = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    with ctx.store.snapshot() as conn:
+        return provenance.sample(conn, ctx.engine, sample_id, when)
+
+
+@router.get("/rounds/{round_id}")
+def round_provenance(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> RoundProvenance:
+    with ctx.store.snapshot() as conn:
+        return provenance.training_round(conn, ctx.engine, round_id)

@@ -1,0 +1,36 @@
+"""Admin: webhooks (register, list, deactivate) and their delivery log."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from crlhf.schemas import Webhook, WebhookDelivery, WebhookIn
+from server import webhooks
+from server.auth import CurrentAdmin
+from server.deps import Ctx
+
+router = APIRouter(prefix="/v1/admin/webhooks", tags=["admin"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def register(body: WebhookIn, ctx: Ctx, admin: CurrentAdmin) -> Webhook:
+    return webhooks.register(ctx, body)
+
+
+@router.get("")
+def list_webhooks(ctx: Ctx, admin: CurrentAdmin) -> list[Webhook]:
+    return webhooks.list_webhooks(ctx)
+
+
+@router.delete("/{webhook_id}")
+def deactivate(webhook_id: int, ctx: Ctx, admin: CurrentAdmin) -> Webhook:
+    """Stop deliveries (the webhook and its log stay, for the record)."""
+    return webhooks.deactivate(ctx, webhook_id)
+
+
+@router.get("/deliveries")
+def deliveries(
+    ctx: Ctx, admin: CurrentAdmin, webhook_id: int | None = None
+) -> list[WebhookDelivery]:
+    """Every delivery attempt, oldest first."""
+    return webhooks.deliveries(ctx, webhook_id)

@@ -1,0 +1,25 @@
+"""The caller's own account and statistics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from crlhf.schemas import Annotator, AnnotatorStats
+from server import annotators
+from server.auth import CurrentUser
+from server.deps import Ctx
+
+router = APIRouter(prefix="/v1", tags=["annotator"])
+
+
+@router.get("/me")
+async def me(ctx: Ctx, user: CurrentUser) -> Annotator:
+    return annotators.get(ctx.store.read(), user.id, own_view=True)
+
+
+# A plain def (thread pool): it recomputes the shown consensus of every sample the caller
+# judged, too long to hold the event loop for annotators with a long history.
+@router.get("/me/stats")
+def my_stats(ctx: Ctx, user: CurrentUser) -> AnnotatorStats:
+    with ctx.store.snapshot() as conn:
+        return annotators.stats(conn, ctx.engine, user.id, own_view=True)

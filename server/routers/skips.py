@@ -1,0 +1,33 @@
+"""Skipping a served task (see :mod:`server.skips`)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Response, status
+
+from crlhf.schemas import ErrorBody
+from server import skips
+from server.auth import CurrentUser
+from server.clock import now_iso
+from server.deps import Ctx
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["annotator"])
+
+
+@router.post(
+    "/tasks/{sample_id:path}/skip",  # ids may hold "/"
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={code: {"model": ErrorBody} for code in (401, 404, 409)},
+)
+async def skip_task(sample_id: str, ctx: Ctx, user: CurrentUser) -> Response:
+    """Pass on an open task: it is not served to the caller again and frees its cap slot.
+
+    Idempotent: skipping a task already skipped answers 204 again and changes nothing.
+    """
+    with ctx.store.write() as conn:
+        fresh = skips.skip(conn, user.id, sample_id, now_iso())
+    logger.debug("annotator %d skipped %r%s", user.id, sample_id, "" if fresh else " (again)")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,34 @@
+"""Handing out tasks (see :mod:`server.routing`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from crlhf.schemas import Task
+from server.auth import CurrentUser
+from server.clock import now_iso
+from server.deps import Ctx
+from server.responses import JsonAnswer
+from server.routing import RoutingPolicy, next_tasks
+
+router = APIRouter(prefix="/v1", tags=["annotator"])
+
+MAX_TASKS_PER_CALL = 20
+
+
+_TASKS = JsonAnswer(list[Task])
+
+
+@router.get("/tasks/next", response_model=list[Task])
+async def get_next_tasks(
+    ctx: Ctx,
+    user: CurrentUser,
+    count: Annotated[int, Query(ge=1, le=MAX_TASKS_PER_CALL)] = 1,
+) -> Response:
+    policy = RoutingPolicy.from_settings(ctx.settings)
+    rolls = [ctx.rng.random() for _ in range(count)]
+    with ctx.store.write() as conn:
+        tasks = next_tasks(conn, user.id, count, policy, rolls=rolls, now=now_iso())
+    return _TASKS(tasks)

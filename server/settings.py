@@ -1,0 +1,69 @@
+"""Server settings: one typed object per process, read from ``CRLHF_*`` environment variables.
+
+The app factory takes a :class:`Settings`; routes get it through a dependency, so tests
+build their own (a temp database, a fixed admin token) without touching the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_db_path() -> Path:
+    """``<data dir>/crlhf.db``: ``$CRLHF_DATA_DIR`` (as for the clients) else the platform's
+    user data dir; ``$CRLHF_DB`` or ``--db`` override the whole path."""
+    override = os.environ.get("CRLHF_DATA_DIR")
+    base = Path(override) if override else Path(platformdirs.user_data_dir("crlhf"))
+    return base / "crlhf.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRLHF_", extra="ignore")
+
+    db: Path = Field(default_factory=default_db_path)
+    """The SQLite file: the system of record."""
+    admin_token: str | None = None
+    """Token of the admin created on first start; random (and printed once) when unset."""
+    seed: bool = True
+    """Import the bundled starter set on the first start of an empty database."""
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024
+    """Requests with a larger body are refused with 413 before they are parsed."""
+    warmup_honeypots: Annotated[int, Field(ge=0)] = 5
+    """q: the first q tasks of every annotator are honeypots (the papers used 5 and 19)."""
+    honeypot_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    """After the warm-up, the probability that a task is a honeypot."""
+    max_annotators_per_sample: Annotated[int, Field(ge=1)] = 5
+    """A non-honeypot sample is served to at most this many annotators."""
+    honeypot_max_annotators: Annotated[int, Field(ge=1)] | None = 50
+    """Honeypot rotation: each honeypot is shown to at most this many annotators, then
+    retired, so its gold does not spread through the crowd (None: no limit)."""
+    estimator: str | None = None
+    """Estimator of full refits and exports; None = the engine's default."""
+    busy_timeout_ms: Annotated[int, Field(ge=0)] = 5000
+    auto_pause: bool = True
+    """Apply the quality policy (crlhf.quality.policy) after every accepted submission."""
+    pause_min_gold_lines: Annotated[int, Field(ge=1)] = 30
+    """No automatic pause before this many gold lines (since the last reinstatement)."""
+    pause_min_gold_wrong: Annotated[int, Field(ge=0)] = 5
+    """...of which at least this many truly wrong (specificity needs wrong lines)."""
+    pause_below: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.6
+    """Balanced accuracy on gold lines below which an annotator is paused."""
+    rate_limit_per_minute: Annotated[float, Field(gt=0.0)] | None = None
+    """Requests per minute each annotator token may make on average (None: no limit);
+    beyond it, 429 ``rate_limited`` with ``Retry-After``. Admin tokens are not limited."""
+    rate_limit_burst: Annotated[int, Field(ge=1)] = 60
+    """Requests a token may make at once before the per-minute rate applies."""
+    webhook_max_attempts: Annotated[int, Field(ge=1)] = 6
+    """Delivery attempts per webhook event before giving up (each is logged)."""
+    webhook_backoff_s: Annotated[float, Field(ge=0.0)] = 2.0
+    """Wait before the first retry; doubled after each failed attempt."""
+    webhook_timeout_s: Annotated[float, Field(gt=0.0)] = 10.0
+    target_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
+    """A sample is confident (webhook ``sample.confident``) when every judged line's
+    posterior is at least this or at most 1 minus this."""

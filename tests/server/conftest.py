@@ -1,0 +1,103 @@
+"""Fixtures for server tests: an app on a temp database, seeded from a small fixture set."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator, Set
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.app import create_app, engine_config, open_store
+from server.deps import Context
+from server.seed import first_start
+from server.settings import Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ADMIN_TOKEN = "test-admin-token-0123456789"
+HONEYPOTS = {"s-p-clamp-1", "s-p-chunks-0", "s-p-chunks-2"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Api:
+    """A TestClient with the admin's headers and helpers to make annotators and votes."""
+
+    client: TestClient
+    context: Context
+    admin: dict[str, str]
+
+    def annotator(self, name: str) -> dict[str, str]:
+        response = self.client.post("/v1/admin/annotators", json={"name": name}, headers=self.admin)
+        assert response.status_code == 201, response.text
+        return bearer(response.json()["token"])
+
+    def tasks(self, headers: dict[str, str], count: int = 1) -> list[dict[str, Any]]:
+        response = self.client.get(f"/v1/tasks/next?count={count}", headers=headers)
+        assert response.status_code == 200, response.text
+        tasks: list[dict[str, Any]] = response.json()
+        return tasks
+
+    def sample_lines(self, sample_id: str) -> list[int]:
+        response = self.client.get(f"/v1/admin/samples/{sample_id}", headers=self.admin)
+        assert response.status_code == 200, response.text
+        return [line["number"] for line in response.json()["lines"] if line["judged"]]
+
+    def count(self, sql: str, *params: object) -> int:
+        value = self.context.store.read().execute(sql, params).fetchone()[0]
+        return int(value)
+
+
+def submission_for(
+    task: dict[str, Any], wrong: Set[int] = frozenset(), submission_id: str | None = None
+) -> dict[str, Any]:
+    """A full submission of a served task: every judged line, ``wrong`` ones labelled -1."""
+    return {
+        "submission_id": submission_id or str(uuid.uuid4()),
+        "sample_id": task["sample_id"],
+        "labels": [
+            {"line": line["number"], "label": -1 if line["number"] in wrong else 1}
+            for line in task["lines"]
+            if line["judged"]
+        ],
+    }
+
+
+def build_api(tmp_path: Path, **overrides: Any) -> tuple[Api, TestClient]:
+    settings = Settings(db=tmp_path / "crlhf.db", **overrides)
+    store = open_store(settings)
+    engine = engine_config(settings)
+    first_start(store, engine, seed=True, admin_token=ADMIN_TOKEN, seed_dir=FIXTURES)
+    context = Context(settings=settings, store=store, engine=engine, rng=random.Random(0))
+    client = TestClient(create_app(settings, context))
+    return Api(client=client, context=context, admin=bearer(ADMIN_TOKEN)), client
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    """Default routing: no warm-up, no steady honeypots (tests that need them set them)."""
+    built, client = build_api(tmp_path, warmup_honeypots=0, honeypot_rate=0.0)
+    with client:
+        yield built
+
+
+@pytest.fixture
+def make_api(tmp_path: Path) -> Iterator[Any]:
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> Api:
+        built, client = build_api(tmp_path, **overrides)
+        client.__enter__()
+        clients.append(client)
+        return built
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

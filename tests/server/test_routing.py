@@ -1,0 +1,76 @@
+"""Task routing: warm-up honeypots, steady honeypots, uncertainty first, cap, no repeats."""
+
+from __future__ import annotations
+
+from server.routing import binary_entropy, summed_entropy
+from tests.server.conftest import HONEYPOTS, Api, submission_for
+
+
+def test_entropy_is_zero_at_certainty_and_largest_at_one_half() -> None:
+    assert binary_entropy(0.0) == binary_entropy(1.0) == 0.0
+    assert abs(binary_entropy(0.5) - 0.6931471805599453) < 1e-12
+    assert binary_entropy(0.9) < binary_entropy(0.6) < binary_entropy(0.5)
+    assert abs(summed_entropy([0.5, 0.5]) - 2 * binary_entropy(0.5)) < 1e-12
+
+
+def test_first_q_tasks_are_honeypots(make_api: object) -> None:
+    api = make_api(warmup_honeypots=2, honeypot_rate=0.0)  # type: ignore[operator]
+    alice = api.annotator("alice")
+    tasks = api.tasks(alice, count=6)
+    ids = [t["sample_id"] for t in tasks]
+    assert set(ids[:2]) <= HONEYPOTS
+    assert not set(ids[2:5]) & HONEYPOTS  # the 3 ordinary samples come before the last honeypot
+    assert ids[5] in HONEYPOTS
+    assert len(set(ids)) == 6
+
+
+def test_steady_rate_one_serves_honeypots_first(make_api: object) -> None:
+    api = make_api(warmup_honeypots=0, honeypot_rate=1.0)  # type: ignore[operator]
+    ids = [t["sample_id"] for t in api.tasks(api.annotator("alice"), count=3)]
+    assert set(ids) == HONEYPOTS
+
+
+def test_uncertain_samples_first_and_each_sample_once(api: Api) -> None:
+    alice, bob = api.annotator("alice"), api.annotator("bob")
+    # all ordinary samples are unvoted: the longest (most judged lines) goes first
+    first = api.tasks(alice, count=3)
+    lengths = [sum(line["judged"] for line in t["lines"]) for t in first]
+    assert lengths == sorted(lengths, reverse=True)
+    for task in first:
+        api.client.post("/v1/submissions", json=submission_for(task), headers=alice)
+    # alice's votes made her samples more certain; bob starts with unvoted ones (none left
+    # among ordinary samples, so he gets alice's, most uncertain first), then honeypots.
+    bob_ids = [t["sample_id"] for t in api.tasks(bob, count=6)]
+    assert len(set(bob_ids)) == 6
+    assert set(bob_ids[3:]) == HONEYPOTS
+    # nothing is served to alice twice: only the 3 honeypots are left for her
+    rest = [t["sample_id"] for t in api.tasks(alice, count=20)]
+    assert set(rest) == HONEYPOTS
+    assert api.tasks(alice, count=5) == api.tasks(alice, count=5)  # pending are re-served
+
+
+def test_unsubmitted_tasks_come_back_first(api: Api) -> None:
+    alice = api.annotator("alice")
+    [first] = api.tasks(alice)
+    [again] = api.tasks(alice)
+    assert again == first
+    api.client.post("/v1/submissions", json=submission_for(first), headers=alice)
+    [nxt] = api.tasks(alice)
+    assert nxt["sample_id"] != first["sample_id"]
+
+
+def test_cap_on_annotators_per_sample(make_api: object) -> None:
+    api = make_api(warmup_honeypots=0, honeypot_rate=0.0, max_annotators_per_sample=1)  # type: ignore[operator]
+    a, b = api.annotator("a"), api.annotator("b")
+    got_a = {t["sample_id"] for t in api.tasks(a, count=3)}
+    got_b = {t["sample_id"] for t in api.tasks(b, count=3)}
+    assert not got_a & got_b - HONEYPOTS
+    assert got_b == HONEYPOTS  # the ordinary samples are all at their cap
+
+
+def test_count_is_validated(api: Api) -> None:
+    alice = api.annotator("alice")
+    for count in (0, 21, "x"):
+        response = api.client.get(f"/v1/tasks/next?count={count}", headers=alice)
+        assert response.status_code == 422
+        assert response.json()["details"][0]["field"] == "count"
