@@ -1,0 +1,1 @@
+"""crlhf-tui: the Textual terminal annotation client (see docs/tui.md)."""

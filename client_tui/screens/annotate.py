@@ -1,0 +1,279 @@
+"""The annotation screen: one sample at a time, keyboard first, never waiting on the network.
+
+It is the controller between the keys, the pure :class:`AnnotationState`, the widgets and
+the :class:`SyncService`. Tasks come from the prefetch buffer and submissions go to the
+persistent offline queue; both are local, so every key answers at once, online or not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import ClassVar
+from uuid import uuid4
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from client_tui.keymap import bindings
+from client_tui.screens.dialogs import CommentDialog, ConfirmDialog
+from client_tui.screens.help import HelpScreen
+from client_tui.screens.stats import StatsScreen
+from client_tui.state import AnnotationState
+from client_tui.sync import Connection, SyncService, SyncStatus
+from client_tui.widgets.code_view import CodeView
+from client_tui.widgets.status_bar import StatusBar
+from crlhf.errors import CrlhfError
+from crlhf.schemas import Label, Task
+
+
+class ProblemPanel(VerticalScroll, can_focus=False):
+    """The problem's description above the code; scrolls with the mouse if long."""
+
+
+def empty_notice(status: SyncStatus | None) -> str:
+    """Why there is no sample on screen, in the user's terms."""
+    if status is None or status.connection is Connection.CONNECTING:
+        return "Connecting to the server…"
+    if status.connection is Connection.OFFLINE:
+        return (
+            "Offline, and no sample was prefetched.\n"
+            "Your submissions are safe in the local queue; annotating resumes when the "
+            "server is back."
+        )
+    return (
+        "Nothing to annotate right now: the server has no sample for you.\n"
+        "This screen checks again every few seconds; q quits."
+    )
+
+
+class AnnotateScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = list(bindings())
+
+    def __init__(
+        self,
+        sync: SyncService,
+        server: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.sync = sync
+        self.server = server
+        self.clock = clock
+        self.state: AnnotationState | None = None
+        self.last_status: SyncStatus | None = None
+        self._started = 0.0
+        self._mounted = False
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.server, id="status")
+        with ProblemPanel(id="problem"):
+            yield Static(id="description")
+        yield CodeView(id="code")
+        yield Static(id="notice")
+        yield Static(id="mode")
+        # Compact and without the palette hint: all eight footer keys fit in 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self._mounted = True
+        self.apply_status(self.last_status or self.sync.status())
+
+    # ------------------------------------------------------------ task flow
+
+    def apply_status(self, status: SyncStatus) -> None:
+        """A sync round ended: update the header; pick up a task if none is on screen."""
+        self.last_status = status
+        if not self._mounted:  # a round may end before the widgets exist; on_mount applies it
+            return
+        try:
+            self.query_one(StatusBar).status = status
+        except NoMatches:  # ... or after they are gone, while the app exits
+            return
+        if self.state is None:
+            self.load_next()
+
+    def load_next(self) -> None:
+        task = self.sync.take_task()
+        self.state = AnnotationState(task) if task is not None else None
+        self._started = self.clock()
+        self._show_task(task)
+        self.refresh_view()
+
+    def _show_task(self, task: Task | None) -> None:
+        panel = self.query_one(ProblemPanel)
+        code = self.query_one(CodeView)
+        notice = self.query_one("#notice", Static)
+        panel.display = code.display = task is not None
+        notice.display = task is None
+        if task is None:
+            notice.update(empty_notice(self.last_status))
+            code.show(None)
+            return
+        # Text, not str: titles and descriptions are data ("list[int]" is not markup).
+        panel.border_title = Text(task.problem.title)
+        panel.border_subtitle = Text(task.sample_id)
+        self.query_one("#description", Static).update(Text(task.problem.description))
+        panel.scroll_home(animate=False)
+        code.show(self.state)
+
+    def refresh_view(self) -> None:
+        self.query_one(CodeView).changed()
+        self.query_one("#mode", Static).update(self._mode_line())
+
+    def _mode_line(self) -> Text:
+        state = self.state
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if state is None:
+            return text
+        mode = " VISUAL " if state.visual else " NORMAL "
+        text.append(mode, style="bold reverse magenta" if state.visual else "bold reverse")
+        position = state.judged.index(state.cursor) + 1
+        text.append(f"  line {state.cursor}  ({position}/{len(state.judged)} judged)")
+        wrong = len(state.wrong_lines)
+        correct = sum(1 for label in state.marks.values() if label is Label.CORRECT)
+        text.append(f"  ✗ {wrong}", style="bold red" if wrong else "")
+        text.append(f"  ✓ {correct}", style="bold green" if correct else "")
+        if state.comments:
+            text.append(f"  ✎ {len(state.comments)}", style="yellow")
+        return text
+
+    def _require_state(self) -> AnnotationState | None:
+        if self.state is None:
+            self.notify("No sample on screen.", severity="warning")
+        return self.state
+
+    # -------------------------------------------------------------- actions
+
+    def action_move(self, steps: int) -> None:
+        if state := self._require_state():
+            state.move(steps)
+            self.refresh_view()
+
+    def action_first(self) -> None:
+        if state := self._require_state():
+            state.move_to_first()
+            self.refresh_view()
+
+    def action_last(self) -> None:
+        if state := self._require_state():
+            state.move_to_last()
+            self.refresh_view()
+
+    def action_page(self, direction: int) -> None:
+        if state := self._require_state():
+            state.page(direction, self.query_one(CodeView).page_lines)
+            self.refresh_view()
+
+    def action_scroll_code(self, columns: int) -> None:
+        code = self.query_one(CodeView)
+        code.scroll_to(x=code.scroll_x + columns, animate=False)
+
+    def on_code_view_line_clicked(self, message: CodeView.LineClicked) -> None:
+        if self.state is not None:
+            self.state.select(message.number)
+            self.refresh_view()
+
+    def action_mark_wrong(self) -> None:
+        if state := self._require_state():
+            state.mark(Label.WRONG)
+            self.refresh_view()
+
+    def action_mark_correct(self) -> None:
+        if state := self._require_state():
+            state.mark(Label.CORRECT)
+            self.refresh_view()
+
+    def action_flip(self) -> None:
+        if state := self._require_state():
+            state.toggle()
+            self.refresh_view()
+
+    def action_visual(self) -> None:
+        if state := self._require_state():
+            if state.visual:
+                state.cancel_visual()
+            else:
+                state.start_visual()
+            self.refresh_view()
+
+    def action_cancel_visual(self) -> None:
+        if self.state is not None and self.state.visual:
+            self.state.cancel_visual()
+            self.refresh_view()
+
+    def action_undo(self) -> None:
+        if state := self._require_state():
+            if not state.undo():
+                self.notify("Nothing to undo.")
+            self.refresh_view()
+
+    def action_comment(self) -> None:
+        state = self._require_state()
+        if state is None:
+            return
+        line = state.cursor
+        if state.label_of(line) is not Label.WRONG:
+            self.notify(f"Mark line {line} wrong (w) before commenting on it.")
+            return
+
+        def save(comment: str | None) -> None:
+            if comment is None or self.state is not state:
+                return
+            try:
+                state.set_comment(line, comment)
+            except CrlhfError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+            self.refresh_view()
+
+        self.app.push_screen(CommentDialog(line, state.comments.get(line, "")), save)
+
+    def action_submit(self) -> None:
+        state = self._require_state()
+        if state is None:
+            return
+        if state.has_marks:
+            self._submit(state)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes and self.state is state:
+                self._submit(state)
+
+        question = "Nothing is marked. Submit every line as correct?"
+        self.app.push_screen(ConfirmDialog(question), answer)
+
+    def _submit(self, state: AnnotationState) -> None:
+        duration_ms = max(0, round((self.clock() - self._started) * 1000))
+        try:
+            self.sync.submit(state.to_submission(uuid4(), duration_ms))
+        except CrlhfError as exc:
+            self.notify(f"Could not queue the submission: {exc}", severity="error", markup=False)
+            return
+        wrong = len(state.wrong_lines)
+        self.notify(
+            f"Submitted {state.task.sample_id}: {wrong} wrong line(s).", timeout=2, markup=False
+        )
+        self.load_next()
+        self.query_one(StatusBar).status = self.sync.status()
+
+    def action_skip(self) -> None:
+        if state := self._require_state():
+            self.sync.skip(state.task)
+            self.load_next()
+
+    def action_stats(self) -> None:
+        self.sync.wake()
+        self.app.push_screen(StatsScreen(self.sync.stats))
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        self.app.exit()
