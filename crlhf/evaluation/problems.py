@@ -1,0 +1,39 @@
+"""A benchmark problem: the prompt a model completes and the tests its completion must pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crlhf.schemas import ProblemIn
+
+
+@dataclass(frozen=True)
+class BenchProblem:
+    """One problem of a suite, in the completion format both suites share.
+
+    The executed program is ``prompt + completion + "\\n" + tests``: the model continues
+    the prompt, so a completion alone is not a program.
+    """
+
+    task_id: str
+    prompt: str
+    tests: str
+    """Test code run after the completion; ends by calling the tests where needed."""
+    reference: str
+    """A completion known to pass (HumanEval's canonical solution, MBPP's reference)."""
+    entry_point: str | None = None
+    description: str = ""
+
+    def program(self, completion: str) -> str:
+        return f"{self.prompt}{completion}\n{self.tests}\n"
+
+    def to_problem_in(self) -> ProblemIn:
+        """The problem as the annotation server imports it (tests stay server-side)."""
+        return ProblemIn(
+            id=self.task_id,
+            title=self.task_id,
+            description=self.description or self.prompt,
+            entry_point=self.entry_point,
+            tests=self.tests,
+            reference_solution=self.prompt + self.reference,
+        )

@@ -1,0 +1,1 @@
+"""Sampling completions from the current policy (torch and transformers live here only)."""

@@ -1,0 +1,185 @@
+"""Sampling completions from a causal LM (plus an optional LoRA adapter) for problems.
+
+The paper's defaults: temperature 0.8, at most 128 new tokens, pure sampling (no top-k or
+top-p, so the recorded log-probs are those of the distribution actually sampled). Rows of
+(problem, sample) are batched across problems with left padding, and a problem is handed
+back as soon as all of its samples are done, so a killed run loses at most one batch.
+
+Per sample :class:`~crlhf.schemas.GenerationMeta` records the prompt and response token
+ids and the log-prob of every response token under the temperature-scaled distribution;
+PPO needs exactly these, and decoding then re-encoding would not reproduce them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from crlhf.errors import InvalidInput
+from crlhf.evaluation.bench import Completion
+from crlhf.evaluation.problems import BenchProblem
+from crlhf.generation.stopping import StopOnSequences, truncate
+from crlhf.schemas import GenerationMeta
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STOPS = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    temperature: float = 0.8
+    max_new_tokens: int = 128
+    batch_size: int = 16
+    seed: int = 0
+    stop: tuple[str, ...] = DEFAULT_STOPS
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise InvalidInput("must be positive (sampling)", field="temperature")
+        if self.max_new_tokens < 1:
+            raise InvalidInput("must be at least 1", field="max_new_tokens")
+        if self.batch_size < 1:
+            raise InvalidInput("must be at least 1", field="batch_size")
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """The requested device, else CUDA when present, else the CPU."""
+    if requested:
+        return torch.device(requested)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_model(model: str, adapter: str | None, device: torch.device) -> tuple[Any, Any]:
+    """A causal LM from a local path or hub name, with a LoRA adapter dir on top if given.
+
+    Returns (model, tokenizer), typed Any: transformers' own annotations are partial."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        lm: Any = AutoModelForCausalLM.from_pretrained(model)
+    except OSError as exc:
+        raise InvalidInput(f"cannot load model {model!r}: {exc}", field="model") from exc
+    if adapter:
+        from peft import PeftModel
+
+        if not Path(adapter).is_dir():
+            raise InvalidInput(f"adapter directory {adapter!r} not found", field="adapter")
+        lm = PeftModel.from_pretrained(lm, adapter)
+    tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    lm.to(device)
+    lm.eval()
+    return lm, tokenizer
+
+
+class Generator:
+    """Samples ``n`` completions per problem; usable as a benchmark completer."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        settings: GenerationSettings | None = None,
+        *,
+        model_name: str | None = None,
+        adapter_version: str | None = None,
+        round_number: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings or GenerationSettings()
+        self.model_name = model_name
+        self.adapter_version = adapter_version
+        self.round_number = round_number
+        self.progress = progress
+
+    @property
+    def device(self) -> torch.device:
+        device: torch.device = next(self.model.parameters()).device
+        return device
+
+    def __call__(
+        self, problems: Sequence[BenchProblem], n: int
+    ) -> Iterator[tuple[BenchProblem, list[Completion]]]:
+        rows = [(p, i) for p in range(len(problems)) for i in range(n)]
+        pending: dict[int, list[Completion | None]] = {}
+        next_problem = 0
+        size = self.settings.batch_size
+        with tqdm(total=len(rows), desc="sample", unit="sample", disable=not self.progress) as bar:
+            for start in range(0, len(rows), size):
+                batch = rows[start : start + size]
+                seed = self.settings.seed + start // size
+                prompts = [problems[p].prompt for p, _ in batch]
+                for (p, i), completion in zip(batch, self._sample(prompts, seed), strict=True):
+                    pending.setdefault(p, [None] * n)[i] = completion
+                bar.update(len(batch))
+                while next_problem in pending and None not in pending[next_problem]:
+                    done = [c for c in pending.pop(next_problem) if c is not None]
+                    yield problems[next_problem], done
+                    next_problem += 1
+
+    @torch.no_grad()
+    def _sample(self, prompts: list[str], seed: int) -> list[Completion]:
+        from transformers import GenerationConfig, StoppingCriteriaList
+
+        settings = self.settings
+        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+        prompt_length = encoded["input_ids"].shape[1]
+        config = GenerationConfig(  # type: ignore[no-untyped-call]
+            do_sample=True,
+            temperature=settings.temperature,
+            top_k=0,
+            top_p=1.0,
+            max_new_tokens=settings.max_new_tokens,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
+        stopper = StopOnSequences(self.tokenizer, settings.stop, prompt_length)
+        torch.manual_seed(seed)
+        out = self.model.generate(
+            **encoded,
+            generation_config=config,
+            stopping_criteria=StoppingCriteriaList([stopper]),
+        )
+        new_tokens = out.sequences[:, prompt_length:]
+        # scores are the processed logits (here: divided by the temperature), one
+        # (batch, vocab) tensor per step; their log-softmax is the sampling distribution.
+        # Step by step, so that no (batch, steps, vocab) tensor is ever materialised.
+        chosen = torch.stack(
+            [
+                step.float().log_softmax(dim=-1).gather(-1, new_tokens[:, t, None])[:, 0]
+                for t, step in enumerate(out.scores)
+            ],
+            dim=1,
+        )
+        completions = []
+        for row in range(len(prompts)):
+            mask = encoded["attention_mask"][row].bool()
+            prompt_ids = encoded["input_ids"][row][mask].tolist()
+            text, kept = truncate(
+                self.tokenizer, new_tokens[row].tolist(), settings.stop, self.tokenizer.eos_token_id
+            )
+            meta = GenerationMeta(
+                model=self.model_name,
+                adapter_version=self.adapter_version,
+                round=self.round_number,
+                temperature=settings.temperature,
+                seed=seed,
+                prompt_token_ids=prompt_ids,
+                response_token_ids=new_tokens[row][:kept].tolist(),
+                response_logprobs=[round(v, 6) for v in chosen[row][:kept].tolist()],
+            )
+            completions.append(Completion(text, meta))
+        return completions
