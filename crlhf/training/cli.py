@@ -1,0 +1,184 @@
+"""``crlhf train-round``: one PPO round from an export file or from the server.
+
+Offline: ``--data export.jsonl`` trains on a file written by ``crlhf admin export``.
+Online: ``--from-server`` creates a training round on the server, or ``--round-id N``
+takes a requested one; the command then moves it to ``running``, trains on the server's
+export (only samples with ``--min-votes`` votes), and ends it as ``succeeded`` with the
+new adapter version and the metrics, or ``failed`` with the reason. Either way the new
+version is saved under ``--out-dir`` (see :mod:`crlhf.training.adapters`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from crlhf.client import CrlhfClient
+from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
+from crlhf.errors import CrlhfError, InvalidFile
+from crlhf.jsonl import read_jsonl
+from crlhf.schemas import ExportRow, RoundStatus, RoundTransition, TrainingRoundIn
+from crlhf.training.config import PPOConfig, make_config
+from crlhf.training.round import RoundResult, fetch_rows, run_round
+
+logger = logging.getLogger(__name__)
+
+VERSION_PATTERN = re.compile(r"^v(\d+)$")
+
+
+def next_version(root: Path) -> str:
+    """``v0001`` for an empty root, else one past the highest ``vNNNN`` there."""
+    numbers = [
+        int(match.group(1))
+        for child in (root.iterdir() if root.is_dir() else [])
+        if (match := VERSION_PATTERN.match(child.name))
+    ]
+    return f"v{max(numbers, default=0) + 1:04d}"
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw
+
+
+def _settings(args: argparse.Namespace, round_params: dict[str, Any]) -> PPOConfig:
+    """Config file < round params from the server < ``--set`` < dedicated flags."""
+    values: dict[str, Any] = {}
+    if args.config is not None:
+        try:
+            values.update(json.loads(args.config.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError, TypeError, ValueError) as exc:
+            raise InvalidFile(f"{args.config}: not a JSON object of PPO settings: {exc}") from exc
+    known = set(PPOConfig.model_fields)
+    ignored = sorted(set(round_params) - known)
+    if ignored:
+        logger.info("round params not for the PPO trainer, ignored: %s", ", ".join(ignored))
+    values.update({k: v for k, v in round_params.items() if k in known})
+    values.update(dict(args.set))
+    for flag in ("seed", "min_votes"):
+        if getattr(args, flag) is not None:
+            values[flag] = getattr(args, flag)
+    return make_config(values)
+
+
+def _train(
+    args: argparse.Namespace, rows: list[ExportRow], config: PPOConfig, round_id: int | None
+) -> RoundResult:
+    version = args.version or next_version(args.out_dir)
+    return run_round(
+        rows,
+        base_model=args.base_model,
+        out_root=args.out_dir,
+        version=version,
+        config=config,
+        parent=args.parent,
+        round_id=round_id,
+        progress=not args.no_progress,
+    )
+
+
+async def _online(args: argparse.Namespace) -> RoundResult:
+    """Register the round with the server around the training; a failure marks it failed."""
+    client_config = ClientConfig.load(
+        args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN)
+    )
+    async with CrlhfClient.from_config(client_config) as client:
+        if args.round_id is not None:
+            training_round = await client.get_round(args.round_id)
+        else:
+            shown = {k: v for k, v in args.set if v is None or isinstance(v, int | float | str)}
+            training_round = await client.create_round(
+                TrainingRoundIn(params=shown, note="crlhf train-round")
+            )
+        config = _settings(args, dict(training_round.params))
+        await client.transition_round(
+            training_round.id, RoundTransition(status=RoundStatus.RUNNING)
+        )
+        try:
+            rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
+            result = _train(args, rows, config, training_round.id)
+        except BaseException as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:10_000]
+            try:
+                await client.transition_round(
+                    training_round.id, RoundTransition(status=RoundStatus.FAILED, message=reason)
+                )
+            except CrlhfError as report_error:
+                logger.error("could not mark round %d failed: %s", training_round.id, report_error)
+            raise
+        await client.transition_round(
+            training_round.id,
+            RoundTransition(
+                status=RoundStatus.SUCCEEDED,
+                adapter_version=result.version,
+                metrics=result.manifest.metrics,
+                message=f"saved to {result.directory}",
+            ),
+        )
+        return result
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="export JSONL of (x, y, s) triples")
+    source.add_argument(
+        "--from-server",
+        action="store_true",
+        help="create a round on the server and train on its export",
+    )
+    source.add_argument("--round-id", type=int, help="run this requested round of the server")
+    parser.add_argument(
+        "--base-model", required=True, help="local model directory (or hub cache name)"
+    )
+    parser.add_argument("--out-dir", type=Path, required=True, help="folder of adapter versions")
+    parser.add_argument("--version", help="name of the new version (default: next vNNNN)")
+    parser.add_argument("--parent", type=Path, help="adapter version to continue from")
+    parser.add_argument("--config", type=Path, help="JSON file of PPO settings")
+    parser.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a PPO setting, e.g. learning_rate=1e-4 (repeatable; see docs/training.md)",
+    )
+    parser.add_argument("--seed", type=int, help="seed (default 0)")
+    parser.add_argument("--min-votes", type=int, help="train only on samples with N+ votes")
+    parser.add_argument("--estimator", help="estimator of the server's refit before export")
+    parser.add_argument("--server", help="server URL (default: $CRLHF_SERVER or config file)")
+    parser.add_argument("--token", help=f"admin token (default: ${ENV_ADMIN_TOKEN} or config)")
+    parser.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.data is not None:
+        config = _settings(args, {})
+        rows = read_jsonl(args.data, ExportRow)
+        result = _train(args, rows, config, None)
+    else:
+        result = asyncio.run(_online(args))
+    manifest = result.manifest
+    if args.json:
+        sys.stdout.write(manifest.model_dump_json(indent=2) + "\n")
+        return 0
+    metrics = manifest.metrics
+    sys.stdout.write(
+        f"{result.version}: {manifest.data['samples']} samples, "
+        f"score {metrics['score_mean']:.3f}, KL(ref) {metrics['kl_ref']:.4f}, "
+        f"{metrics['tokens_per_second']:.0f} tokens/s -> {result.directory}\n"
+    )
+    return 0

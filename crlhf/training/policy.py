@@ -1,0 +1,164 @@
+"""The policy: a causal LM with a LoRA adapter, plus a linear value head.
+
+One network serves three roles. With the adapter on it is the policy π_θ; with the
+adapter off (``disable_adapter()``) it is the frozen reference π_ref of the KL penalty, so
+no second copy of the model is held in memory; a linear layer on the last hidden state
+(after the final layer norm) is the value head V(s_t). Only the LoRA matrices and the
+value head are trainable.
+
+Dropout is switched off for good: PPO's first inner step compares the policy with the
+log-probs it just computed, and any dropout makes that ratio differ from 1 (a nonzero
+approximate KL before a single update).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from crlhf.errors import InvalidInput
+from crlhf.training.batch import PPOBatch
+from crlhf.training.config import PPOConfig
+
+logger = logging.getLogger(__name__)
+
+
+def _disable_dropout(module: nn.Module) -> None:
+    """Zero every dropout probability: modules, and config fields read at call time."""
+    for sub in module.modules():
+        if isinstance(sub, nn.Dropout):
+            sub.p = 0.0
+    config = getattr(module, "config", None)
+    for name in list(vars(config)) if config is not None else []:
+        if ("dropout" in name or "pdrop" in name) and isinstance(getattr(config, name), float):
+            setattr(config, name, 0.0)
+
+
+class PolicyWithValue(nn.Module):
+    """A peft-wrapped causal LM (π_θ and, adapter off, π_ref) with a value head.
+
+    Log-probs are those of the sampling distribution, softmax(logits / T) with each
+    sample's temperature T: the samples were drawn from it, so it is the π of the ratio
+    π_θ / π_old and of the KL penalty.
+    """
+
+    def __init__(self, model: Any, value_head: nn.Linear) -> None:
+        super().__init__()
+        self.model = model
+        self.value_head = value_head
+        _disable_dropout(self.model)
+        self.eval()  # and dropout stays off while training: see the module docstring
+
+    @property
+    def device(self) -> torch.device:
+        return self.value_head.weight.device
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def _run(self, batch: PPOBatch, *, hidden: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Response-position logits / T and (optionally) last hidden states.
+
+        Logits at column t predict token t + 1, so the R response tokens are predicted
+        by columns Q − 1 … Q + R − 2.
+        """
+        out = self.model(
+            input_ids=batch.input_ids,
+            attention_mask=batch.attention_mask,
+            position_ids=batch.position_ids,
+            output_hidden_states=hidden,
+            use_cache=False,
+        )
+        start = batch.query_length - 1
+        stop = start + batch.response_ids.shape[1]
+        logits = out.logits[:, start:stop].float() / batch.temperature[:, None, None]
+        states = out.hidden_states[-1][:, start:stop] if hidden else None
+        return logits, states
+
+    @staticmethod
+    def _gather(logits: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """log π(token) and the entropy of π at every response position."""
+        logp_all = torch.log_softmax(logits, dim=-1)
+        logprobs = logp_all.gather(-1, tokens[..., None]).squeeze(-1)
+        entropy = -(logp_all.exp() * logp_all).sum(-1)
+        return logprobs, entropy
+
+    def forward(self, batch: PPOBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(log π_θ(y_t | x, y_<t), V(x, y_<t), entropy of π_θ), each (B, R)."""
+        logits, states = self._run(batch, hidden=True)
+        assert states is not None
+        logprobs, entropy = self._gather(logits, batch.response_ids)
+        values = self.value_head(states.to(self.value_head.weight.dtype)).squeeze(-1)
+        return logprobs, values, entropy
+
+    @torch.no_grad()
+    def reference_logprobs(self, batch: PPOBatch) -> torch.Tensor:
+        """log π_ref(y_t | x, y_<t): the same network with the adapter disabled."""
+        with self.model.disable_adapter():
+            logits, _ = self._run(batch, hidden=False)
+        logprobs, _ = self._gather(logits, batch.response_ids)
+        return logprobs
+
+
+def load_base(base_model: str | Path, device: torch.device) -> tuple[Any, Any]:
+    """The base causal LM (float32) and its tokenizer from a local path or hub cache."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+        model: Any = AutoModelForCausalLM.from_pretrained(str(base_model), dtype=torch.float32)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot load base model {str(base_model)!r}: {exc}", field="base_model"
+        ) from exc
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model.to(device), tokenizer
+
+
+def vocab_size(base_model: str | Path) -> int:
+    """The model's vocabulary size from its config alone (no weights loaded)."""
+    from transformers import AutoConfig
+
+    try:
+        return int(AutoConfig.from_pretrained(str(base_model)).vocab_size)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot load base model {str(base_model)!r}: {exc}", field="base_model"
+        ) from exc
+
+
+def new_value_head(hidden_size: int, seed: int) -> nn.Linear:
+    """A linear value head, small random weights and zero bias (seeded)."""
+    head = nn.Linear(hidden_size, 1)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        head.weight.normal_(0.0, 1.0 / (hidden_size + 1), generator=generator)
+        head.bias.zero_()
+    return head
+
+
+def new_policy(base: Any, config: PPOConfig) -> PolicyWithValue:
+    """Wrap ``base`` with a fresh LoRA adapter (B = 0: starts equal to the base) and head."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(config.seed)  # LoRA's A matrices are drawn from the global generator
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=0.0,
+        # GPT-2's Conv1D stores weights transposed; peft needs to be told (else it warns).
+        fan_in_fan_out=any(type(m).__name__ == "Conv1D" for m in base.modules()),
+        target_modules=list(config.lora_target_modules) if config.lora_target_modules else None,
+        task_type="CAUSAL_LM",
+    )
+    try:
+        model = get_peft_model(base, lora)
+    except ValueError as exc:
+        raise InvalidInput(f"cannot add a LoRA adapter: {exc}", field="lora") from exc
+    head = new_value_head(base.config.hidden_size, config.seed).to(base.device)
+    return PolicyWithValue(model, head)

@@ -1,0 +1,235 @@
+"""One PPO step on stored, crowd-scored samples: TRL's classic ``step(queries, responses,
+scores)``, small enough to read.
+
+For a batch of B responses y (tokens y_1 … y_T after query x) with crowd scores s:
+
+1. **Old policy, reference, values** (no gradient): log π_old(y_t), log π_ref(y_t), V_old(t).
+   π_old is the current policy itself; with dropout off, ratio = 1 at the first update.
+2. **Rewards** per token, with the KL penalty against the reference and the score on the
+   last response token::
+
+       r_t = −β · KL_t + [t = T] · c · (s − b)
+       KL_t = log π_old(y_t) − log π_ref(y_t)                      (k1)
+       KL_t = (ρ_t − 1) − log ρ_t,   ρ_t = π_ref(y_t) / π_old(y_t)   (k3, ≥ 0)
+
+3. **GAE** (γ, λ), with V_{T+1} = 0::
+
+       δ_t = r_t + γ V_old(t+1) − V_old(t)
+       A_t = Σ_{l ≥ 0} (γλ)^l δ_{t+l},     R_t = A_t + V_old(t)
+
+   then A is whitened over the batch's response tokens.
+4. **Several epochs of minibatches**, each minimising::
+
+       ρ_t(θ) = exp(log π_θ(y_t) − log π_old(y_t))
+       L_pg = E_t max(−A_t ρ_t, −A_t clip(ρ_t, 1 − ε, 1 + ε))
+       V_clip = clip(V_θ(t), V_old(t) − ε_v, V_old(t) + ε_v)
+       L_vf = ½ E_t max((V_θ(t) − R_t)², (V_clip − R_t)²)
+       L = L_pg + c_vf · L_vf
+
+   where E_t is the mean over unmasked response tokens of the minibatch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import torch
+
+from crlhf.errors import TrainingFailed
+from crlhf.training.batch import PPOBatch
+from crlhf.training.config import PPOConfig
+from crlhf.training.policy import PolicyWithValue
+
+logger = logging.getLogger(__name__)
+
+WHITEN_EPS = 1e-8
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def masked_whiten(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(x − mean) / std over the unmasked entries (unbiased variance); masked ones stay 0."""
+    mean = masked_mean(values, mask)
+    count = mask.sum()
+    variance = (((values - mean) * mask) ** 2).sum() / (count - 1).clamp(min=1.0)
+    return (values - mean) * torch.rsqrt(variance + WHITEN_EPS) * mask
+
+
+def kl_per_token(
+    logprobs: torch.Tensor, ref_logprobs: torch.Tensor, estimator: str
+) -> torch.Tensor:
+    """KL_t(π ‖ π_ref) estimated from the sampled token: k1 (log ratio) or k3 (never < 0)."""
+    log_ratio = logprobs - ref_logprobs
+    if estimator == "k1":
+        return log_ratio
+    # k3 = (ρ − 1) − log ρ with ρ = π_ref / π = exp(−log_ratio); expm1 keeps precision near 0.
+    return torch.expm1(-log_ratio) + log_ratio
+
+
+def token_rewards(
+    scores: torch.Tensor,
+    logprobs: torch.Tensor,
+    ref_logprobs: torch.Tensor,
+    mask: torch.Tensor,
+    config: PPOConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(r_t, KL_t), each (B, R): −β · KL_t everywhere, plus the score on the last token."""
+    kl = kl_per_token(logprobs, ref_logprobs, config.kl_estimator) * mask
+    rewards = -config.kl_coef * kl
+    last = (mask.sum(dim=1).long() - 1).clamp(min=0)
+    score = config.score_scale * (scores - config.score_baseline)
+    rewards[torch.arange(rewards.shape[0]), last] += score
+    return rewards * mask, kl
+
+
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(advantages A_t, returns R_t = A_t + V_t) by the backward GAE recursion.
+
+    Masked positions (after the last token) contribute V = 0 and r = 0, so the last real
+    token bootstraps from nothing.
+    """
+    values = values * mask
+    advantages = torch.zeros_like(rewards)
+    running = torch.zeros_like(rewards[:, 0])
+    for t in reversed(range(rewards.shape[1])):
+        next_value = values[:, t + 1] if t + 1 < rewards.shape[1] else torch.zeros_like(running)
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        running = (delta + gamma * lam * running) * mask[:, t]
+        advantages[:, t] = running
+    return advantages, (advantages + values) * mask
+
+
+def ppo_losses(
+    logprobs: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    old_logprobs: torch.Tensor,
+    old_values: torch.Tensor,
+    advantages: torch.Tensor,
+    returns: torch.Tensor,
+    mask: torch.Tensor,
+    config: PPOConfig,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The clipped surrogate plus the clipped value loss, and their statistics."""
+    log_ratio = logprobs - old_logprobs
+    ratio = torch.exp(log_ratio)
+    pg_unclipped = -advantages * ratio
+    pg_clipped = -advantages * torch.clamp(ratio, 1.0 - config.cliprange, 1.0 + config.cliprange)
+    pg_loss = masked_mean(torch.maximum(pg_unclipped, pg_clipped), mask)
+    values_clipped = torch.clamp(
+        values, old_values - config.cliprange_value, old_values + config.cliprange_value
+    )
+    vf_loss = 0.5 * masked_mean(
+        torch.maximum((values - returns) ** 2, (values_clipped - returns) ** 2), mask
+    )
+    loss = pg_loss + config.vf_coef * vf_loss
+    with torch.no_grad():
+        stats = {
+            "policy_loss": float(pg_loss),
+            "value_loss": float(vf_loss),
+            # ½ E[(log ρ)²], TRL's approx KL between the updated and the old policy.
+            "approx_kl": float(0.5 * masked_mean(log_ratio**2, mask)),
+            "clip_frac": float(masked_mean((pg_clipped > pg_unclipped).float(), mask)),
+            "value_clip_frac": float(
+                masked_mean(
+                    ((values - returns) ** 2 < (values_clipped - returns) ** 2).float(), mask
+                )
+            ),
+        }
+    return loss, stats
+
+
+class PPOTrainer:
+    """Runs PPO steps on one policy; the optimizer lives as long as the trainer (a round)."""
+
+    def __init__(self, policy: PolicyWithValue, config: PPOConfig) -> None:
+        self.policy = policy
+        self.config = config
+        self.optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.learning_rate)
+        self.generator = torch.Generator().manual_seed(config.seed)
+
+    def _update(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        if self.config.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(
+                self.policy.trainable_parameters(), self.config.max_grad_norm
+            )
+        self.optimizer.step()
+
+    def _warm_up_values(self, batch: PPOBatch, returns: torch.Tensor) -> float:
+        """Value-loss-only updates on the whole batch; returns the last loss."""
+        loss_value = float("nan")
+        for _ in range(self.config.value_warmup_steps):
+            _, values, _ = self.policy(batch)
+            loss = 0.5 * masked_mean((values - returns) ** 2, batch.response_mask)
+            self._update(loss)
+            loss_value = float(loss.detach())
+        return loss_value
+
+    def step(self, batch: PPOBatch) -> dict[str, float]:
+        """One PPO step on ``batch`` (already on the policy's device); returns its metrics."""
+        config = self.config
+        started = time.perf_counter()
+        mask = batch.response_mask
+        with torch.no_grad():
+            old_logprobs, old_values, _ = self.policy(batch)
+            ref_logprobs = self.policy.reference_logprobs(batch)
+            rewards, kl = token_rewards(batch.scores, old_logprobs, ref_logprobs, mask, config)
+            advantages, returns = gae(rewards, old_values, mask, config.gamma, config.lam)
+            if config.whiten_advantages:
+                advantages = masked_whiten(advantages, mask)
+        metrics: dict[str, float] = {
+            "score_mean": float(batch.scores.mean()),
+            "kl_ref": float((kl * mask).sum(dim=1).mean()),
+            "kl_penalty_mean": float(-config.kl_coef * (kl * mask).sum(dim=1).mean()),
+            "response_tokens": float(mask.sum()),
+        }
+        if config.value_warmup_steps:
+            metrics["value_warmup_loss"] = self._warm_up_values(batch, returns)
+
+        history: list[dict[str, float]] = []
+        for _ in range(config.ppo_epochs):
+            order = torch.randperm(batch.size, generator=self.generator)
+            for start in range(0, batch.size, config.mini_batch_size):
+                rows = order[start : start + config.mini_batch_size]
+                mini = batch.select(rows)
+                logprobs, values, entropy = self.policy(mini)
+                rows = rows.to(mask.device)
+                loss, stats = ppo_losses(
+                    logprobs,
+                    values,
+                    old_logprobs=old_logprobs[rows],
+                    old_values=old_values[rows],
+                    advantages=advantages[rows],
+                    returns=returns[rows],
+                    mask=mini.response_mask,
+                    config=config,
+                )
+                stats["entropy"] = float(masked_mean(entropy.detach(), mini.response_mask))
+                if not torch.isfinite(loss):
+                    raise TrainingFailed(
+                        f"PPO loss is not finite ({stats}); lower the learning rate"
+                    )
+                self._update(loss)
+                history.append(stats)
+        for key in history[0]:
+            metrics[key] = sum(h[key] for h in history) / len(history)
+        metrics["approx_kl_first"] = history[0]["approx_kl"]
+        metrics["approx_kl_last"] = history[-1]["approx_kl"]
+        metrics["updates"] = float(len(history))
+        elapsed = time.perf_counter() - started
+        metrics["seconds"] = elapsed
+        # Tokens pushed through the network: queries and responses, forward passes included.
+        metrics["tokens_per_second"] = (
+            float(batch.attention_mask.sum())
+            * (2 + config.ppo_epochs + config.value_warmup_steps)
+            / max(elapsed, 1e-9)
+        )
+        logger.debug("PPO step: %s", metrics)
+        return metrics

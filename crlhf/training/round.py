@@ -1,0 +1,202 @@
+"""One training round: (x, y, s) triples in, a new adapter version out.
+
+The round checks every triple before loading a model (:mod:`crlhf.training.rollout`),
+loads the base model with the previous adapter version (or a fresh adapter), runs PPO
+steps over the triples in a seeded order, and saves the new version with a manifest that
+records the config, seeds, library versions, the generation settings the samples were
+drawn with and the metrics. Triples come from an export file (``crlhf admin export``)
+or straight from the server (:func:`fetch_rows`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from crlhf.client import CrlhfClient
+from crlhf.errors import Conflict, TokenMismatch
+from crlhf.schemas import ExportRow
+from crlhf.training.adapters import (
+    AdapterManifest,
+    Metric,
+    library_versions,
+    load_version,
+    read_manifest,
+    save_version,
+)
+from crlhf.training.batch import PPOBatch, build_batch
+from crlhf.training.config import PPOConfig
+from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
+from crlhf.training.ppo import PPOTrainer
+from crlhf.training.rollout import Rollout, select_rollouts
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    version: str
+    directory: Path
+    manifest: AdapterManifest
+
+
+def free_cores() -> int:
+    """CPU cores this process may use minus those already busy (1-minute load), at least 1."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(1, (usable or 1) - busy)
+
+
+def pick_device(requested: str | None) -> torch.device:
+    if requested:
+        return torch.device(requested)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+async def fetch_rows(
+    client: CrlhfClient, *, min_votes: int, estimator: str | None = None
+) -> list[ExportRow]:
+    """The round's triples from the server's export (a full refit runs first there)."""
+    return await client.export(min_votes=min_votes, estimator=estimator)
+
+
+def data_summary(rows: Sequence[ExportRow], rollouts: Sequence[Rollout]) -> dict[str, Metric]:
+    """What the round trained on, for the manifest: counts, digest, generation settings."""
+    used = {r.sample_id for r in rollouts}
+    metas = [row.meta for row in rows if row.sample_id in used]
+    digest = hashlib.sha256("\n".join(sorted(used)).encode()).hexdigest()[:16]
+
+    def distinct(values: Sequence[object]) -> str:
+        return ",".join(sorted({str(v) for v in values if v is not None})) or "-"
+
+    return {
+        "triples": len(rows),
+        "samples": len(rollouts),
+        "sample_ids_sha256": digest,
+        "response_tokens": sum(len(r.response_ids) for r in rollouts),
+        "score_mean": sum(r.score for r in rollouts) / len(rollouts),
+        "sampling_temperatures": distinct([r.temperature for r in rollouts]),
+        "sampling_models": distinct([m.model for m in metas]),
+        "sampling_adapter_versions": distinct([m.adapter_version for m in metas]),
+        "sampling_rounds": distinct([m.round for m in metas]),
+    }
+
+
+@torch.no_grad()
+def sampling_drift(policy: PolicyWithValue, batches: Sequence[PPOBatch]) -> float:
+    """Mean |stored − recomputed| sampling log-prob per response token, before training.
+
+    Near 0 when the samples were drawn from this policy (same tokens, weights and
+    temperature; the stored values are rounded to 1e-6); large when they were not.
+    """
+    total, count = 0.0, 0.0
+    for batch in batches:
+        logprobs, _, _ = policy(batch)
+        total += float(((logprobs - batch.sample_logprobs).abs() * batch.response_mask).sum())
+        count += float(batch.response_mask.sum())
+    return total / max(count, 1.0)
+
+
+def _summarise(steps: list[dict[str, float]], seconds: float) -> dict[str, Metric]:
+    """Step metrics averaged over the round; throughput over the PPO steps' time only."""
+    metrics: dict[str, Metric] = {key: sum(s[key] for s in steps) / len(steps) for key in steps[0]}
+    train_seconds = sum(s["seconds"] for s in steps)
+    tokens = sum(s["tokens_per_second"] * s["seconds"] for s in steps)
+    metrics["approx_kl_first"] = steps[0]["approx_kl_first"]
+    metrics["approx_kl_last"] = steps[-1]["approx_kl_last"]
+    metrics["steps"] = len(steps)
+    metrics["seconds"] = seconds
+    metrics["train_seconds"] = train_seconds
+    metrics["tokens_per_second"] = tokens / max(train_seconds, 1e-9)
+    return metrics
+
+
+def run_round(
+    rows: Sequence[ExportRow],
+    *,
+    base_model: str | Path,
+    out_root: Path,
+    version: str,
+    config: PPOConfig,
+    parent: Path | None = None,
+    round_id: int | None = None,
+    progress: bool = False,
+) -> RoundResult:
+    """Train one round on ``rows`` and save the result as ``out_root / version``."""
+    if (out_root / version).exists():
+        raise Conflict(f"adapter version {version!r} already exists in {out_root}")
+    threads = config.threads or free_cores()
+    torch.set_num_threads(threads)
+    device = pick_device(config.device)
+    started = time.perf_counter()
+    rollouts = select_rollouts(  # all checks before the (slow) model load
+        rows,
+        vocab_size=vocab_size(base_model),
+        min_votes=config.min_votes,
+        default_temperature=config.default_temperature,
+    )
+    parent_manifest = read_manifest(parent) if parent is not None else None
+    base, tokenizer = load_base(base_model, device)
+    if parent is not None and parent_manifest is not None:
+        if parent_manifest.base_model != str(base_model):
+            logger.warning(
+                "parent %s was trained on %s, not %s",
+                parent,
+                parent_manifest.base_model,
+                base_model,
+            )
+        policy = load_version(base, parent)
+    else:
+        policy = new_policy(base, config)
+    trainer = PPOTrainer(policy, config)
+    order = torch.randperm(len(rollouts), generator=torch.Generator().manual_seed(config.seed))
+    chunks = [
+        [rollouts[int(i)] for i in order[start : start + config.batch_size]]
+        for start in range(0, len(rollouts), config.batch_size)
+    ]
+    logger.info(
+        "round %s: %d samples in %d PPO step(s) on %s with %d thread(s)",
+        version,
+        len(rollouts),
+        len(chunks),
+        device,
+        threads,
+    )
+    batches = [
+        build_batch(chunk, pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id).to(device)
+        for chunk in chunks
+    ]
+    drift = sampling_drift(policy, batches)
+    if config.max_logprob_drift is not None and drift > config.max_logprob_drift:
+        raise TokenMismatch(
+            f"stored sampling log-probs differ from this policy's by {drift:.3f} nats per "
+            f"token on average (limit {config.max_logprob_drift}): the samples were not "
+            "drawn from this base model, adapter and temperature"
+        )
+    steps = [
+        trainer.step(batch)
+        for batch in tqdm(batches, desc=f"PPO {version}", unit="step", disable=not progress)
+    ]
+    manifest = AdapterManifest(
+        version=version,
+        base_model=str(base_model),
+        parent_version=parent_manifest.version if parent_manifest is not None else None,
+        round_id=round_id,
+        config=config,
+        data={**data_summary(rows, rollouts), "threads": threads, "device": str(device)},
+        metrics={
+            **_summarise(steps, time.perf_counter() - started),
+            "sampling_logprob_drift": drift,
+        },
+        versions=library_versions(),
+    )
+    directory = save_version(policy, out_root, manifest)
+    return RoundResult(version=version, directory=directory, manifest=manifest)
