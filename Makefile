@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: run test lint typecheck pytest bench install-run install-dev clean
+.PHONY: run test lint pytest vscode-test bench install-run install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,19 +26,30 @@ install-dev: $(VENV)/.dev-installed
 run: install-run
 	$(BIN)/crlhf serve
 
+PY_DIRS := crlhf server client_tui lsp_server tests benchmarks
+
 lint: install-dev
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy crlhf server client_tui lsp_server
 
 pytest: install-dev
 	$(BIN)/pytest
 
-test: lint pytest
+# The VS Code extension: protocol test over stdio against crlhf-lsp, then an offline package.
+vscode-test: install-dev
+	cd editors/vscode && npm ci --no-audit --no-fund && CRLHF_PYTHON=$(CURDIR)/$(BIN)/python npm test
+	cd editors/vscode && npx --offline vsce package --allow-missing-repository --skip-license --out crlhf.vsix
+
+test: lint pytest vscode-test
 
 bench: install-dev
 	$(BIN)/python benchmarks/aggregation_quality.py
 	$(BIN)/python benchmarks/aggregation_speed.py
+	$(BIN)/python benchmarks/incremental_replay.py
+	$(BIN)/python benchmarks/server_load.py
+	$(BIN)/python benchmarks/executor_speed.py
+	$(BIN)/python benchmarks/quality_control.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

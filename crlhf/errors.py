@@ -56,6 +56,12 @@ class EmptySample(InvalidInput):
     code = "empty_sample"
 
 
+class EmptyVoteSet(InvalidInput):
+    """A vote set without a single vote: no reliability can be estimated from it."""
+
+    code = "empty_vote_set"
+
+
 class InvalidReliability(InvalidInput):
     """A reliability that is NaN, infinite or outside [0, 1]."""
 
@@ -66,6 +72,37 @@ class InvalidPassAtK(InvalidInput):
     """pass@k arguments that do not describe a possible experiment (k > n, c > n, ...)."""
 
     code = "invalid_pass_at_k"
+
+
+class InvalidFile(InvalidInput):
+    """A local file (JSONL import, config) that cannot be read or parsed.
+
+    The message names the file and, where there is one, the line, so the user can fix it.
+    """
+
+    code = "invalid_file"
+
+
+class EmptyDataset(InvalidInput):
+    """A training round with no usable (x, y, s) triple (none, or none with enough votes)."""
+
+    code = "empty_dataset"
+
+
+class InvalidReward(InvalidInput):
+    """A reward that is missing, NaN, infinite or outside [0, 1]."""
+
+    code = "invalid_reward"
+
+
+class TokenMismatch(InvalidInput):
+    """Stored token ids or log-probs that do not fit the sample or the model.
+
+    Missing ids, ids outside the vocabulary, a log-prob count that differs from the
+    response length, or log-probs the policy cannot have sampled.
+    """
+
+    code = "token_mismatch"
 
 
 class NotFound(CrlhfError, LookupError):
@@ -91,6 +128,16 @@ class RoundNotFound(NotFound):
     code = "round_not_found"
 
 
+class AdapterNotFound(NotFound):
+    """An adapter version directory that does not exist or lacks one of its files."""
+
+    code = "adapter_not_found"
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+
+
 class Conflict(CrlhfError):
     """The request is well formed but clashes with the current state."""
 
@@ -102,6 +149,12 @@ class NotServed(Conflict):
     """A submission for a sample the server never handed to this annotator."""
 
     code = "sample_not_served"
+
+
+class SelfAnnotation(Conflict):
+    """A submission for a sample the submitter wrote (``SampleIn.author_id``)."""
+
+    code = "self_annotation"
 
 
 class InvalidTransition(Conflict):
@@ -124,14 +177,30 @@ class PermissionDenied(CrlhfError):
     status_code = 403
 
 
+class AnnotatorPaused(PermissionDenied):
+    """The annotator was paused by the quality policy or an admin; the message says why."""
+
+    code = "annotator_paused"
+    status_code = 403
+
+
 class PayloadTooLarge(CrlhfError):
     code = "payload_too_large"
     status_code = 413
 
 
 class RateLimited(CrlhfError):
+    """Too many requests for this token; ``retry_after_s`` (the server's ``Retry-After``)
+    says when the next one will be accepted."""
+
     code = "rate_limited"
     status_code = 429
+
+    def __init__(
+        self, message: str, *, field: str | None = None, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s
 
 
 class ServerUnreachable(CrlhfError, ConnectionError):
@@ -139,6 +208,30 @@ class ServerUnreachable(CrlhfError, ConnectionError):
 
     code = "server_unreachable"
     status_code = 503
+
+
+class MissingDependency(CrlhfError, ImportError):
+    """Client side only: a feature needs an optional extra that is not installed."""
+
+    code = "missing_dependency"
+    status_code = 500
+
+
+class SandboxError(CrlhfError):
+    """The sandboxed executor could not be set up (no usable interpreter, no free uid...).
+
+    A hostile or broken sample never raises this: its verdict is a result, not an error.
+    """
+
+    code = "sandbox_error"
+    status_code = 500
+
+
+class TrainingFailed(CrlhfError):
+    """A training round that could not finish (a non-finite loss, ...) on valid input."""
+
+    code = "training_failed"
+    status_code = 500
 
 
 def _all_subclasses(cls: type[CrlhfError]) -> list[type[CrlhfError]]:

@@ -13,7 +13,7 @@ from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_COMMENT_CHARS = 500
 MAX_CODE_CHARS = 100_000
@@ -144,6 +144,9 @@ class SampleIn(_Wire):
     code: Annotated[str, Field(min_length=1, max_length=MAX_CODE_CHARS)]
     meta: GenerationMeta = Field(default_factory=GenerationMeta)
     gold: dict[int, Label] | None = None
+    author_id: Annotated[int, Field(ge=1)] | None = None
+    """The annotator who wrote this code, if one did: it is never routed to them and
+    their submission for it is refused (no one judges their own code)."""
 
     @model_validator(mode="after")
     def _check(self) -> SampleIn:
@@ -169,6 +172,7 @@ class Sample(_View):
     meta: GenerationMeta
     is_honeypot: bool
     created_at: datetime | None = None
+    author_id: int | None = None
 
 
 class Task(_View):
@@ -212,14 +216,16 @@ class Submission(_Wire):
     duration_ms: Annotated[int | None, Field(ge=0)] = None
     """Time the annotator spent on the sample; used to spot lazy submitters."""
 
-    @model_validator(mode="after")
-    def _no_duplicate_lines(self) -> Submission:
+    @field_validator("labels")
+    @classmethod
+    def _no_duplicate_lines(cls, labels: list[LineLabel]) -> list[LineLabel]:
+        # A field validator (not a model one) so the error names the field: `labels`.
         seen: set[int] = set()
-        for item in self.labels:
+        for item in labels:
             if item.line in seen:
                 raise ValueError(f"line {item.line} is labelled twice")
             seen.add(item.line)
-        return self
+        return labels
 
     @classmethod
     def from_marks(
@@ -355,3 +361,293 @@ class ErrorBody(_View):
 class Health(_View):
     status: Literal["ok"] = "ok"
     version: str
+
+
+# -------------------------------------------------------------- admin (server issue)
+
+
+class ImportResult(_View):
+    """What a bulk import of problems or samples did; ``ids`` in the order received."""
+
+    created: int
+    unchanged: int
+    updated: int = 0
+    ids: list[str] = Field(default_factory=list)
+
+
+class ReliabilitySnapshot(_View):
+    """One point of an annotator's reliability history (after a submission or a refit)."""
+
+    annotator_id: int
+    reliability: float
+    source: str
+    """``submission`` (incremental update) or ``refit:<estimator>``."""
+    submission_id: UUID | None = None
+    created_at: datetime
+
+
+class RefitRequest(_Wire):
+    estimator: str | None = None
+    """A name of ``crlhf.engine.estimators``; None = the engine's default."""
+    options: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
+class RefitResult(_View):
+    estimator: str
+    n_votes: int
+    n_lines: int
+    n_samples: int
+    n_annotators: int
+
+
+class ExportRow(_View):
+    """One (x, y, s) triple of the training set S; honeypots are never exported."""
+
+    sample_id: str
+    problem_id: str
+    problem_title: str
+    prompt: str
+    """The problem's natural-language description, x."""
+    code: str
+    """The sample, y."""
+    reward: float
+    """s = c / k after a full refit."""
+    correct_lines: int
+    judged_lines: int
+    n_votes: int
+    n_annotators: int
+    meta: GenerationMeta
+
+
+class RoundStatus(StrEnum):
+    """requested -> running -> succeeded | failed; cancelled from requested or running."""
+
+    REQUESTED = "requested"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TrainingRoundIn(_Wire):
+    params: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    """Free-form round settings for the worker (algorithm, epochs, min votes...)."""
+    note: Annotated[str | None, Field(max_length=2_000)] = None
+
+
+class RoundTransition(_Wire):
+    status: RoundStatus
+    message: Annotated[str | None, Field(max_length=10_000)] = None
+    adapter_version: Annotated[str | None, Field(max_length=200)] = None
+    metrics: dict[str, float | int | str | bool | None] | None = None
+
+
+class BenchmarkResultIn(_Wire):
+    """pass@k of one benchmark run, posted by ``crlhf bench --server`` (see docs/server.md).
+
+    ``round`` is the training round whose policy was measured; None is the baseline (the
+    model before any round), so admins can read before/after per round. ``run_id`` names
+    the run: posting the same run id again replaces its result (a resumed run).
+    """
+
+    suite: Annotated[str, Field(min_length=1, max_length=100)]
+    model: Annotated[str | None, Field(max_length=500)] = None
+    adapter_version: Annotated[str | None, Field(max_length=200)] = None
+    round: Annotated[int | None, Field(ge=1)] = None
+    run_id: Annotated[str, Field(min_length=1, max_length=200)]
+    n: Annotated[int, Field(ge=1)]
+    """Samples generated per problem."""
+    temperature: Annotated[float | None, Field(ge=0.0)] = None
+    pass_at_k: Annotated[
+        dict[Annotated[int, Field(ge=1)], Annotated[float, Field(ge=0.0, le=1.0)]],
+        Field(min_length=1),
+    ]
+    """k -> pass@k (mean over problems), for each k <= n."""
+    n_problems: Annotated[int, Field(ge=1)]
+
+
+class BenchmarkResult(_View):
+    id: int
+    suite: str
+    model: str | None = None
+    adapter_version: str | None = None
+    round: int | None = None
+    run_id: str
+    n: int
+    temperature: float | None = None
+    pass_at_k: dict[int, float]
+    n_problems: int
+    created_at: datetime
+
+
+class TrainingRound(_View):
+    id: int
+    status: RoundStatus
+    params: dict[str, float | int | str | bool | None]
+    note: str | None = None
+    message: str | None = None
+    adapter_version: str | None = None
+    metrics: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+    benchmarks: list[BenchmarkResult] | None = None
+    """The round's benchmark results, in ``GET /v1/admin/rounds/{id}`` only (None in lists)."""
+
+
+# ------------------------------------------------------ quality control (issue 8)
+
+
+class QualityActionKind(StrEnum):
+    PAUSE = "pause"
+    REINSTATE = "reinstate"
+
+
+class QualityAction(_View):
+    """One entry of the action log: who was paused or reinstated, by whom, and why."""
+
+    id: int
+    annotator_id: int
+    action: QualityActionKind
+    reason: str
+    actor: str
+    """``policy`` for automatic actions, ``admin:<name>`` for an admin's."""
+    created_at: datetime
+
+
+class AnnotatorQuality(_View):
+    """An annotator as the quality policy sees them (admin view)."""
+
+    annotator_id: int
+    name: str
+    action: Literal["none", "downweight", "pause"]
+    """What the policy says now (``pause`` for an annotator already paused)."""
+    reason: str
+    balanced_accuracy: float
+    """(sensitivity + specificity) / 2 on gold lines since the last reinstatement
+    (Beta posterior means)."""
+    gold_lines: int
+    submissions: int
+    empty_share: float | None
+    """Share of submissions with no line marked wrong."""
+    crowd_empty_share: float | None
+    fast_share: float | None
+    """Share of timed submissions faster than the reading floor."""
+    lazy: bool
+    paused: bool
+    pause_reason: str | None = None
+    paused_at: datetime | None = None
+
+
+class PairwiseAgreement(_View):
+    annotator_id: int
+    name: str
+    agreement: float | None
+    """Share of pairs (this annotator's vote, another's vote on the same line) that agree."""
+
+
+class AgreementReport(_View):
+    """Chance-corrected agreement of the current votes in a scope (all, a problem, a round)."""
+
+    problem_id: str | None = None
+    round: int | None = None
+    n_lines: int
+    n_votes: int
+    krippendorff_alpha: float | None
+    """Nominal α over lines with at least two votes; None when undefined."""
+    fleiss_kappa: float | None
+    pairwise: list[PairwiseAgreement] = Field(default_factory=list)
+
+
+class WebhookEvent(StrEnum):
+    SUBMISSION_ACCEPTED = "submission.accepted"
+    SAMPLE_CONFIDENT = "sample.confident"
+    """Every judged line of a sample reached the target confidence (either way)."""
+    ANNOTATOR_PAUSED = "annotator.paused"
+    ROUND_CHANGED = "round.changed"
+    BENCHMARK_FINISHED = "benchmark.finished"
+
+
+class WebhookIn(_Wire):
+    url: Annotated[str, Field(min_length=8, max_length=2_000, pattern=r"^https?://")]
+    secret: Annotated[str, Field(min_length=16, max_length=200)]
+    """Shared secret of the HMAC-SHA256 signature (see :mod:`crlhf.webhooks`)."""
+    events: list[WebhookEvent] = Field(default_factory=list)
+    """Events to deliver; empty = all."""
+
+
+class Webhook(_View):
+    """A registered webhook; the secret is never sent back."""
+
+    id: int
+    url: str
+    events: list[WebhookEvent]
+    active: bool
+    created_at: datetime
+
+
+class WebhookDelivery(_View):
+    """One delivery attempt (the log keeps every attempt)."""
+
+    id: int
+    webhook_id: int
+    event: WebhookEvent
+    delivery_id: str
+    """The same for every attempt of one delivery (receivers deduplicate on it)."""
+    attempt: int
+    status_code: int | None = None
+    error: str | None = None
+    delivered: bool
+    created_at: datetime
+
+
+class ProvenanceVote(_View):
+    annotator_id: int
+    line: int
+    label: Label
+    submission_id: UUID
+    revision: int
+
+
+class AnnotatorWeight(_View):
+    """An annotator's reliability at a point in time and the weight it gave their votes."""
+
+    annotator_id: int
+    name: str
+    reliability: float
+    """The latest reliability snapshot at that time (ν when there was none yet)."""
+    weight: float
+    """logit(reliability): the weight of a vote in eq. 7."""
+    votes: int
+
+
+class SampleProvenance(_View):
+    """Where a sample's reward came from, as it stood at ``as_of``."""
+
+    sample_id: str
+    as_of: datetime
+    reward: float | None
+    correct_lines: int
+    judged_lines: int
+    posteriors: dict[int, float]
+    source: str | None
+    """What computed the reward: ``submission``, ``refit:<estimator>`` or ``import``."""
+    votes: list[ProvenanceVote]
+    annotators: list[AnnotatorWeight]
+
+
+class ProvenanceSample(_View):
+    sample_id: str
+    reward: float
+    n_votes: int
+    n_annotators: int
+
+
+class RoundProvenance(_View):
+    """The training data a round saw: rewarded non-honeypot samples, their votes and the
+    annotators behind them with their weights, as of when the round was requested."""
+
+    round_id: int
+    as_of: datetime
+    n_votes: int
+    samples: list[ProvenanceSample]
+    annotators: list[AnnotatorWeight]
