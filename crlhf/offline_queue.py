@@ -26,6 +26,7 @@ import random
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,6 +148,23 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _enable_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL, retrying while another connection holds the file.
+
+    Changing the journal mode needs an exclusive lock and SQLite answers SQLITE_BUSY at
+    once instead of calling the busy handler, so two processes (or threads) opening the
+    same queue together would otherwise fail with "database is locked".
+    """
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
 class OfflineQueue:
     """A durable FIFO of submissions waiting for the server (see the module docstring).
 
@@ -160,7 +178,7 @@ class OfflineQueue:
         self._lock = threading.Lock()
         self._sync_lock: asyncio.Lock | None = None
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
 

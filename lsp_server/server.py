@@ -56,6 +56,9 @@ class CrlhfLanguageServer(LanguageServer):
         self.workspace_settings = LspSettings()
         self._store: TaskStore | None = None
         self._remote: Remote | None = None
+        self._remote_lock = asyncio.Lock()
+        """Handlers run concurrently: without it two could each open a Remote (and its
+        queue file) for the same settings, leaking one."""
         self.settings_loaded = asyncio.Event()
         """Set once the workspace configuration was asked for (commands wait for it)."""
         self.submitted: set[str] = set()
@@ -83,12 +86,13 @@ class CrlhfLanguageServer(LanguageServer):
         """The connection for the current settings (raises :class:`InvalidInput` if none)."""
         await self.settings_loaded.wait()
         config = self.settings.client_config()
-        if self._remote is not None and self._remote.config == config:
+        async with self._remote_lock:
+            if self._remote is not None and self._remote.config == config:
+                return self._remote
+            if self._remote is not None:
+                await self._remote.aclose()
+            self._remote = await Remote.open(config)
             return self._remote
-        if self._remote is not None:
-            await self._remote.aclose()
-        self._remote = await Remote.open(config)
-        return self._remote
 
     def task_for(self, uri: str) -> TaskDocument:
         task = self.store.get(uri)

@@ -22,6 +22,8 @@ class Context:
     engine: EngineConfig
     rng: random.Random = field(default_factory=random.Random)
     """Draws the steady honeypot rate in routing (seeded in tests)."""
+    policy_last_run: float = float("-inf")
+    """Monotonic time the quality policy last ran after a submission (see server/hooks.py)."""
 
 
 async def get_context(request: Request) -> Context:

@@ -47,7 +47,12 @@ class Settings(BaseSettings):
     """Estimator of full refits and exports; None = the engine's default."""
     busy_timeout_ms: Annotated[int, Field(ge=0)] = 5000
     auto_pause: bool = True
-    """Apply the quality policy (crlhf.quality.policy) after every accepted submission."""
+    """Apply the quality policy (crlhf.quality.policy) after accepted submissions: after
+    each one on a honeypot, and after every ``policy_check_every``-th of the annotator's."""
+    policy_check_every: Annotated[int, Field(ge=1)] = 10
+    """How often (in the annotator's submissions) the policy looks at ordinary ones."""
+    policy_min_interval_s: Annotated[float, Field(ge=0.0)] = 1.0
+    """At most one policy run per this many seconds, whoever submits (bounds its cost)."""
     pause_min_gold_lines: Annotated[int, Field(ge=1)] = 30
     """No automatic pause before this many gold lines (since the last reinstatement)."""
     pause_min_gold_wrong: Annotated[int, Field(ge=0)] = 5

@@ -71,6 +71,8 @@ def submission_for(
 
 
 def build_api(tmp_path: Path, **overrides: Any) -> tuple[Api, TestClient]:
+    # Tests submit faster than any sensible spacing of quality-policy runs.
+    overrides.setdefault("policy_min_interval_s", 0.0)
     settings = Settings(db=tmp_path / "crlhf.db", **overrides)
     store = open_store(settings)
     engine = engine_config(settings)
