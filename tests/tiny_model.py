@@ -12,8 +12,6 @@ import gzip
 import json
 from pathlib import Path
 
-EOS = "<|endoftext|>"
-
 
 def python_corpus(limit: int = 400) -> list[str]:
     """A few hundred lines of Python: HumanEval prompts and canonical solutions."""
@@ -33,25 +31,14 @@ def python_corpus(limit: int = 400) -> list[str]:
 def build_tiny_model(directory: Path, *, vocab_size: int = 512, seed: int = 0) -> Path:
     """Save a tokenizer and a random GPT-2 (2 layers, 32 dims) into ``directory``."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import GPT2Config, GPT2LMHeadModel
 
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(python_corpus(), trainer)
-    fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
-        tokenizer_object=tokenizer, eos_token=EOS, pad_token=EOS
-    )
+    from crlhf.testbed.pretrain import train_tokenizer
+
+    fast = train_tokenizer(python_corpus(), vocab_size)
     directory.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(directory)
-    eos_id = int(fast.convert_tokens_to_ids(EOS))  # type: ignore[arg-type]
+    eos_id = int(fast.eos_token_id)
     config = GPT2Config(
         vocab_size=len(fast),
         n_positions=2048,

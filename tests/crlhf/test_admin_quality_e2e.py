@@ -8,18 +8,10 @@ from typing import Any
 
 import pytest
 
-from crlhf.cli import main
 from tests.crlhf.quality.conftest import REFERENCE, TESTS
+from tests.crlhf.test_admin_cli_e2e import admin
 
 pytestmark = pytest.mark.e2e
-
-
-def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    capsys.readouterr()
-    code = main(["admin", *argv])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    return out
 
 
 def test_make_honeypots_then_quality_views(

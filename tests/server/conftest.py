@@ -103,3 +103,12 @@ def make_api(tmp_path: Path) -> Iterator[Any]:
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+def body_shape(value: Any) -> Any:
+    """The structure of a body with values erased (keys and types only)."""
+    if isinstance(value, dict):
+        return {k: body_shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [body_shape(value[0])] if value else []
+    return type(value).__name__

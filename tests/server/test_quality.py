@@ -10,7 +10,7 @@ from crlhf.quality.honeypots import make_honeypots
 from crlhf.sandbox import Executor, Limits
 from crlhf.schemas import GenerationMeta, ProblemIn
 from tests.crlhf.quality.conftest import REFERENCE, TESTS
-from tests.server.conftest import Api, submission_for
+from tests.server.conftest import Api, body_shape, submission_for
 
 
 def _add_samples(api: Api, count: int) -> None:
@@ -122,14 +122,6 @@ def test_agreement_endpoint(api: Api) -> None:
     assert scoped["n_votes"] == 0
 
 
-def _shape(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _shape(v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        return [_shape(value[0])] if value else []
-    return type(value).__name__
-
-
 def test_mutation_honeypot_is_indistinguishable_from_a_normal_sample(make_api: Any) -> None:
     api: Api = make_api(warmup_honeypots=0, honeypot_rate=0.0)
     problem = ProblemIn(
@@ -161,7 +153,7 @@ def test_mutation_honeypot_is_indistinguishable_from_a_normal_sample(make_api: A
     who = api.annotator("ann")
     served = [t for t in api.tasks(who, count=20) if t["sample_id"] in ids]
     assert len(served) == 2
-    assert _shape(served[0]) == _shape(served[1])
+    assert body_shape(served[0]) == body_shape(served[1])
     assert served[0].keys() == served[1].keys()
     assert all(len(i) == len(ids[0]) and i.startswith("s-") for i in ids)
 

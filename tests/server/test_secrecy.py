@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from tests.server.conftest import HONEYPOTS, Api, submission_for
+from tests.server.conftest import HONEYPOTS, Api, body_shape, submission_for
 
 FORBIDDEN_KEYS = {"is_honeypot", "honeypot", "gold", "tests", "reference_solution", "meta"}
 
@@ -17,15 +17,6 @@ def _keys(value: Any) -> set[str]:
     if isinstance(value, list):
         return {k for v in value for k in _keys(v)}
     return set()
-
-
-def _shape(value: Any) -> Any:
-    """The structure of a body with values erased (keys and types only)."""
-    if isinstance(value, dict):
-        return {k: _shape(v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        return [_shape(value[0])] if value else []
-    return type(value).__name__
 
 
 def test_no_annotator_visible_body_reveals_honeypots(make_api: object) -> None:
@@ -40,7 +31,7 @@ def test_no_annotator_visible_body_reveals_honeypots(make_api: object) -> None:
     tasks = see(api.client.get("/v1/tasks/next?count=20", headers=alice))
     served = {t["sample_id"] for t in tasks}
     assert served >= HONEYPOTS  # the scan below covers honeypots
-    task_shapes = {json.dumps(_shape(t)) for t in tasks}
+    task_shapes = {json.dumps(body_shape(t)) for t in tasks}
     assert len(task_shapes) == 1  # honeypot tasks look exactly like the others
     for task in tasks:
         wrong = {line["number"] for line in task["lines"] if line["judged"]}
