@@ -31,6 +31,7 @@ from crlhf.schemas import (
     GenerationMeta,
     ProblemIn,
     Role,
+    RoundProgress,
     RoundStatus,
     SampleIn,
     TrainingRoundIn,
@@ -72,6 +73,10 @@ def _fields(args: argparse.Namespace, model: BaseModel) -> str:
     data = model.model_dump(mode="json")
     if args.json:
         return _dump(data)
+    return _key_values(data)
+
+
+def _key_values(data: dict[str, Any]) -> str:
     width = max(len(key) for key in data) + 1
     lines = []
     for key, value in data.items():
@@ -254,27 +259,60 @@ async def _round_create(client: CrlhfClient, args: argparse.Namespace) -> str:
     return _fields(args, await client.create_round(request))
 
 
+def _progress(progress: RoundProgress | None) -> str | None:
+    """``training 3/8``: the stage with its step count where the worker knows one."""
+    if progress is None:
+        return None
+    if progress.steps:
+        return f"{progress.stage} {progress.step or 0}/{progress.steps}"
+    return progress.stage
+
+
 @_command("rounds list")
 async def _round_list(client: CrlhfClient, args: argparse.Namespace) -> str:
     status = RoundStatus(args.status) if args.status else None
     return _table(
         args,
         await client.list_rounds(status=status),
-        ["id", "status", "adapter", "created", "updated", "note"],
+        ["id", "status", "worker", "progress", "adapter", "updated", "message"],
         lambda r: [
             r.id,
             r.status.value,
+            r.worker,
+            _progress(r.progress) if r.status is RoundStatus.RUNNING else None,
             r.adapter_version,
-            r.created_at.isoformat(timespec="seconds"),
             r.updated_at.isoformat(timespec="seconds"),
-            (r.note or "")[:40],
+            (r.message or r.note or "")[:60],
         ],
     )
 
 
 @_command("rounds show")
 async def _round_show(client: CrlhfClient, args: argparse.Namespace) -> str:
-    return _fields(args, await client.get_round(args.id))
+    found = await client.get_round(args.id)
+    if args.json:
+        return _fields(args, found)
+    data = found.model_dump(mode="json")
+    data["progress"] = _progress(found.progress)
+    if found.progress is not None and found.progress.detail:
+        data["progress"] += f" ({found.progress.detail})"
+    return _key_values(data)
+
+
+@_command("rounds cancel")
+async def _round_cancel(client: CrlhfClient, args: argparse.Namespace) -> str:
+    return _fields(args, await client.cancel_round(args.id, args.message))
+
+
+@_command("adapters current")
+async def _adapter_current(client: CrlhfClient, args: argparse.Namespace) -> str:
+    current = await client.current_adapter()
+    if args.json:
+        return _dump(current.model_dump(mode="json"))
+    if current.version is None:
+        return "base model (no training round has succeeded yet)\n"
+    since = current.since.isoformat(timespec="seconds") if current.since else "-"
+    return f"{current.version} (round {current.round_id}, since {since})\n"
 
 
 # ----------------------------------------------------------------- benchmarks
@@ -542,10 +580,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
     listing = add("list", "training rounds, newest first", round_actions)
     listing.add_argument("--status", choices=[s.value for s in RoundStatus])
     add("show", "one training round", round_actions).add_argument("id", type=int)
+    cancel = add("cancel", "cancel a requested or running round", round_actions)
+    cancel.add_argument("id", type=int)
+    cancel.add_argument("--message", help="why (stored with the round)")
+
+    adapters = actions.add_parser(
+        "adapters", help="adapter versions", description="adapter versions"
+    )
+    adapter_actions = adapters.add_subparsers(
+        dest="adapter_action", required=True, metavar="ACTION"
+    )
+    add("current", "the adapter new samples come from (latest succeeded round)", adapter_actions)
 
 
 async def _run(args: argparse.Namespace) -> str:
-    name = args.action if args.action != "rounds" else f"rounds {args.round_action}"
+    name = args.action
+    if name == "rounds":
+        name = f"rounds {args.round_action}"
+    elif name == "adapters":
+        name = f"adapters {args.adapter_action}"
     config = ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
     async with CrlhfClient.from_config(config, timeout=args.timeout) as client:
         return await _HANDLERS[name](client, args)

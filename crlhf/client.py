@@ -38,6 +38,7 @@ from crlhf.schemas import (
     BatchReceipt,
     BenchmarkResult,
     BenchmarkResultIn,
+    CurrentAdapter,
     ErrorBody,
     ExportRow,
     Health,
@@ -50,6 +51,9 @@ from crlhf.schemas import (
     RefitResult,
     ReliabilitySnapshot,
     Role,
+    RoundClaim,
+    RoundHeartbeat,
+    RoundProgress,
     RoundProvenance,
     RoundStatus,
     RoundTransition,
@@ -377,6 +381,33 @@ class CrlhfClient:
         return await self._send(
             "POST", f"/v1/admin/rounds/{round_id}/transition", TrainingRound, body
         )
+
+    async def cancel_round(self, round_id: int, message: str | None = None) -> TrainingRound:
+        """Cancel a requested or running round (a running one's worker stops at its next
+        step and keeps no new version)."""
+        transition = RoundTransition(status=RoundStatus.CANCELLED, message=message)
+        return await self.transition_round(round_id, transition)
+
+    async def claim_round(self, worker: str, lease_s: float) -> TrainingRound | None:
+        """The oldest requested round, now running for ``worker``; None when none waits."""
+        body = RoundClaim(worker=worker, lease_s=lease_s).model_dump(mode="json")
+        response = await self._request("POST", "/v1/admin/rounds/claim", json=body)
+        if response.status_code == 204:
+            return None
+        return self._parse(response, TrainingRound)
+
+    async def heartbeat_round(
+        self, round_id: int, worker: str, progress: RoundProgress
+    ) -> TrainingRound:
+        """Report progress; the answer's status is ``cancelled`` when the worker must stop."""
+        body = RoundHeartbeat(worker=worker, progress=progress).model_dump(mode="json")
+        return await self._send(
+            "POST", f"/v1/admin/rounds/{round_id}/heartbeat", TrainingRound, body
+        )
+
+    async def current_adapter(self) -> CurrentAdapter:
+        """The latest succeeded round's adapter version (version None: the base model)."""
+        return await self._get("/v1/admin/adapters/current", CurrentAdapter)
 
     # ------------------------------------------------------- quality control
 

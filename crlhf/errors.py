@@ -163,6 +163,13 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class RoundCancelled(Conflict):
+    """A training round that was cancelled (or lost to the lease) while a worker ran it;
+    the worker stops at the next step boundary and keeps no new adapter version."""
+
+    code = "round_cancelled"
+
+
 class AuthenticationFailed(CrlhfError):
     """Missing, malformed, unknown or disabled token."""
 

@@ -480,6 +480,18 @@ class BenchmarkResult(_View):
     created_at: datetime
 
 
+class RoundProgress(_Wire):
+    """Where a running round is, as its worker last reported it (``crlhf worker``)."""
+
+    stage: Annotated[str, Field(min_length=1, max_length=100)]
+    """``loading``, ``training``, ``saving``, ``generating``, ``benchmarking``, ``pushing``."""
+    step: Annotated[int | None, Field(ge=0)] = None
+    """Units of the stage done (PPO steps, problems)."""
+    steps: Annotated[int | None, Field(ge=0)] = None
+    """Units the stage has in all (None: not known)."""
+    detail: Annotated[str | None, Field(max_length=1_000)] = None
+
+
 class TrainingRound(_View):
     id: int
     status: RoundStatus
@@ -490,8 +502,46 @@ class TrainingRound(_View):
     metrics: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
+    worker: str | None = None
+    """The worker that claimed the round (None: not claimed, or moved by ``train-round``)."""
+    lease_s: float | None = None
+    """Seconds without a heartbeat after which the server fails the claimed round."""
+    heartbeat_at: datetime | None = None
+    progress: RoundProgress | None = None
+    """The worker's last report (None: nothing reported yet)."""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    """When the round reached a final state (succeeded, failed, cancelled)."""
     benchmarks: list[BenchmarkResult] | None = None
     """The round's benchmark results, in ``GET /v1/admin/rounds/{id}`` only (None in lists)."""
+
+
+class RoundClaim(_Wire):
+    """A worker asks for the oldest requested round (``POST /v1/admin/rounds/claim``)."""
+
+    worker: Annotated[str, Field(min_length=1, max_length=200)]
+    lease_s: Annotated[float, Field(ge=1.0, le=3600.0)]
+    """The worker promises a heartbeat at least this often; past it the round fails."""
+
+
+class RoundHeartbeat(_Wire):
+    """A worker's sign of life with its progress; the answer tells it about a cancel."""
+
+    worker: Annotated[str, Field(min_length=1, max_length=200)]
+    progress: RoundProgress
+
+
+class CurrentAdapter(_View):
+    """The adapter new samples should come from: the latest succeeded round's version.
+
+    ``version`` None is the base model (no round has succeeded yet). A failed, killed or
+    cancelled round never changes it, so "the previous adapter stays current".
+    """
+
+    version: str | None = None
+    round_id: int | None = None
+    since: datetime | None = None
+    """When that round finished."""
 
 
 # ------------------------------------------------------ quality control (issue 8)

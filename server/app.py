@@ -14,6 +14,7 @@ from server import errors, migrations
 from server.db import Store
 from server.deps import Context
 from server.routers import (
+    admin_adapters,
     admin_annotators,
     admin_benchmarks,
     admin_catalog,
@@ -82,6 +83,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         admin_catalog,
         admin_engine,
         admin_rounds,
+        admin_adapters,
         admin_benchmarks,
         admin_quality,
         admin_webhooks,

@@ -230,3 +230,20 @@ def m010_engine_state(db: sqlite_utils.Database) -> None:
         "CREATE TABLE engine_state (key TEXT PRIMARY KEY, value TEXT NOT NULL, "
         "updated_at TEXT NOT NULL)"
     )
+
+
+@migrations(name="m011_round_worker")
+def m011_round_worker(db: sqlite_utils.Database) -> None:
+    """Rounds claimed by a worker (``crlhf worker``): who holds it, its lease and last
+    heartbeat, its progress, and when it started and finished (see server/rounds.py).
+    Rounds already final get ``finished_at = updated_at``, so the current adapter (the
+    latest finished succeeded round) is defined for them too."""
+    for column in ("worker TEXT", "lease_s REAL", "heartbeat_at TEXT", "started_at TEXT"):
+        db.execute(f"ALTER TABLE training_rounds ADD COLUMN {column}")
+    db.execute("ALTER TABLE training_rounds ADD COLUMN progress TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE training_rounds ADD COLUMN finished_at TEXT")
+    db.execute(
+        "UPDATE training_rounds SET finished_at = updated_at "
+        "WHERE status IN ('succeeded', 'failed', 'cancelled')"
+    )
+    db.execute("CREATE INDEX training_rounds_status ON training_rounds (status, id)")

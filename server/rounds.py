@@ -1,17 +1,37 @@
 """Training rounds: requested -> running -> succeeded | failed; cancelled from the first two.
 
-The server only keeps the record and enforces the moves; the worker (issue "Training
-rounds") does the work and reports each move through the admin API.
+The server only keeps the record and enforces the moves; a worker (``crlhf worker``) or
+``crlhf train-round`` does the work and reports each move through the admin API.
+
+A worker *claims* the oldest requested round with a lease and then sends heartbeats; a
+running round whose last heartbeat is older than its lease has lost its worker (killed,
+crashed, cut off) and is failed. There is no background thread for this: the check runs
+lazily in one place, :func:`expire_leases`, at the start of every rounds read, claim,
+heartbeat and transition and of the current-adapter read, so anything that looks at a
+round sees it already failed. The *current adapter* is the version of the latest
+finished succeeded round, so a failed, killed or cancelled round never changes it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta
 
-from crlhf.errors import InvalidTransition, RoundNotFound
-from crlhf.schemas import RoundStatus, RoundTransition, TrainingRound, TrainingRoundIn
-from server import views
+from crlhf.errors import Conflict, InvalidInput, InvalidTransition, RoundNotFound
+from crlhf.schemas import (
+    CurrentAdapter,
+    RoundClaim,
+    RoundHeartbeat,
+    RoundStatus,
+    RoundTransition,
+    TrainingRound,
+    TrainingRoundIn,
+    WebhookEvent,
+)
+from server import views, webhooks
+from server.clock import now_iso
+from server.deps import Context
 
 ALLOWED: dict[RoundStatus, frozenset[RoundStatus]] = {
     RoundStatus.REQUESTED: frozenset({RoundStatus.RUNNING, RoundStatus.CANCELLED}),
@@ -22,6 +42,7 @@ ALLOWED: dict[RoundStatus, frozenset[RoundStatus]] = {
     RoundStatus.FAILED: frozenset(),
     RoundStatus.CANCELLED: frozenset(),
 }
+FINAL = frozenset(status for status, moves in ALLOWED.items() if not moves)
 
 
 def create(conn: sqlite3.Connection, body: TrainingRoundIn, now: str) -> TrainingRound:
@@ -56,16 +77,139 @@ def transition(
     current = get(conn, round_id)
     if body.status not in ALLOWED[current.status]:
         allowed = sorted(s.value for s in ALLOWED[current.status]) or ["none (final state)"]
+        reason = f" ({current.message})" if current.status in FINAL and current.message else ""
         raise InvalidTransition(
-            f"round {round_id} is {current.status.value}; it can move to {', '.join(allowed)}, "
-            f"not {body.status.value}",
+            f"round {round_id} is {current.status.value}{reason}; it can move to "
+            f"{', '.join(allowed)}, not {body.status.value}",
             field="status",
+        )
+    if body.status is RoundStatus.SUCCEEDED and not body.adapter_version:
+        raise InvalidInput(
+            "a succeeded round must name the adapter version it produced (it becomes the "
+            "current adapter)",
+            field="adapter_version",
         )
     metrics = {**current.metrics, **(body.metrics or {})}
     conn.execute(
         "UPDATE training_rounds SET status = ?, message = COALESCE(?, message), "
-        "adapter_version = COALESCE(?, adapter_version), metrics = ?, updated_at = ? "
+        "adapter_version = COALESCE(?, adapter_version), metrics = ?, updated_at = ?, "
+        "started_at = CASE WHEN ? THEN COALESCE(started_at, ?) ELSE started_at END, "
+        "finished_at = CASE WHEN ? THEN ? ELSE finished_at END "
         "WHERE id = ?",
-        (body.status.value, body.message, body.adapter_version, json.dumps(metrics), now, round_id),
+        (
+            body.status.value,
+            body.message,
+            body.adapter_version,
+            json.dumps(metrics),
+            now,
+            body.status is RoundStatus.RUNNING,
+            now,
+            body.status in FINAL,
+            now,
+            round_id,
+        ),
     )
     return get(conn, round_id)
+
+
+def claim(conn: sqlite3.Connection, body: RoundClaim, now: str) -> TrainingRound | None:
+    """Move the oldest requested round to running for ``body.worker``; None if none waits.
+
+    Call inside one write transaction: the writer lock makes the select and the update
+    one step, so two workers never claim the same round.
+    """
+    row = conn.execute(
+        "SELECT id FROM training_rounds WHERE status = ? ORDER BY id LIMIT 1",
+        (RoundStatus.REQUESTED.value,),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute(
+        "UPDATE training_rounds SET status = ?, worker = ?, lease_s = ?, heartbeat_at = ?, "
+        "started_at = ?, updated_at = ?, progress = '{}' WHERE id = ?",
+        (RoundStatus.RUNNING.value, body.worker, body.lease_s, now, now, now, row["id"]),
+    )
+    return get(conn, int(row["id"]))
+
+
+def heartbeat(
+    conn: sqlite3.Connection, round_id: int, body: RoundHeartbeat, now: str
+) -> TrainingRound:
+    """Record the worker's progress; a cancelled round is answered as it is (the worker
+    stops), any other round that is not running, or not this worker's, is a conflict."""
+    current = get(conn, round_id)
+    if current.status is RoundStatus.CANCELLED:
+        return current
+    if current.status is not RoundStatus.RUNNING:
+        reason = f": {current.message}" if current.message else ""
+        raise InvalidTransition(
+            f"round {round_id} is {current.status.value}, not running{reason}", field="status"
+        )
+    if current.worker != body.worker:
+        holder = f"worker {current.worker!r}" if current.worker else "no worker (train-round)"
+        raise Conflict(f"round {round_id} is run by {holder}, not {body.worker!r}", field="worker")
+    conn.execute(
+        "UPDATE training_rounds SET heartbeat_at = ?, progress = ?, updated_at = ? WHERE id = ?",
+        (now, body.progress.model_dump_json(exclude_none=True), now, round_id),
+    )
+    return get(conn, round_id)
+
+
+def _stale(conn: sqlite3.Connection, now: datetime) -> list[sqlite3.Row]:
+    rows = conn.execute(
+        "SELECT id, worker, lease_s, heartbeat_at FROM training_rounds "
+        "WHERE status = ? AND heartbeat_at IS NOT NULL AND lease_s IS NOT NULL",
+        (RoundStatus.RUNNING.value,),
+    ).fetchall()
+    return [
+        row
+        for row in rows
+        if views.parse_time(row["heartbeat_at"]) + timedelta(seconds=row["lease_s"]) < now
+    ]
+
+
+def fail_stale(conn: sqlite3.Connection, now: str) -> list[TrainingRound]:
+    """Fail every running round whose lease ran out; returns them (call in a write)."""
+    failed = []
+    for row in _stale(conn, views.parse_time(now)):
+        beat = views.parse_time(row["heartbeat_at"]).isoformat(timespec="seconds")
+        message = (
+            f"worker {row['worker']} stopped reporting: no heartbeat since {beat} "
+            f"(lease {row['lease_s']:g} s); the previous adapter stays current"
+        )
+        conn.execute(
+            "UPDATE training_rounds SET status = ?, message = ?, updated_at = ?, "
+            "finished_at = ? WHERE id = ?",
+            (RoundStatus.FAILED.value, message, now, now, row["id"]),
+        )
+        failed.append(get(conn, int(row["id"])))
+    return failed
+
+
+def expire_leases(ctx: Context) -> None:
+    """The lazy lease check (see the module docstring): a cheap read first, the write
+    lock only when a lease has run out; each failed round is announced by webhook."""
+    now = now_iso()
+    if not _stale(ctx.store.read(), views.parse_time(now)):
+        return
+    with ctx.store.write() as conn:
+        failed = fail_stale(conn, now)
+    for changed in failed:
+        webhooks.emit(ctx, WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
+
+
+def current_adapter(conn: sqlite3.Connection) -> CurrentAdapter:
+    row = conn.execute(
+        "SELECT id, adapter_version, finished_at FROM training_rounds "
+        "WHERE status = ? AND adapter_version IS NOT NULL "
+        "ORDER BY finished_at DESC, id DESC LIMIT 1",
+        (RoundStatus.SUCCEEDED.value,),
+    ).fetchone()
+    if row is None:
+        return CurrentAdapter()
+    since = row["finished_at"]
+    return CurrentAdapter(
+        version=row["adapter_version"],
+        round_id=row["id"],
+        since=None if since is None else views.parse_time(since),
+    )

@@ -109,4 +109,14 @@ def training_round(row: sqlite3.Row) -> TrainingRound:
         metrics=json.loads(row["metrics"]),
         created_at=parse_time(row["created_at"]),
         updated_at=parse_time(row["updated_at"]),
+        worker=row["worker"],
+        lease_s=row["lease_s"],
+        heartbeat_at=_optional_time(row["heartbeat_at"]),
+        progress=json.loads(row["progress"]) or None,
+        started_at=_optional_time(row["started_at"]),
+        finished_at=_optional_time(row["finished_at"]),
     )
+
+
+def _optional_time(value: str | None) -> datetime | None:
+    return None if value is None else parse_time(value)
