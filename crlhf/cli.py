@@ -39,6 +39,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "train-round": Subcommand("crlhf.training.cli", "run one PPO training round on (x, y, s)"),
     "generate": Subcommand("crlhf.generation.cli", "sample completions from a model to annotate"),
     "bench": Subcommand("crlhf.evaluation.cli", "pass@k on HumanEval/MBPP in the sandbox; plots"),
+    "worker": Subcommand(
+        "crlhf.training.worker_cli", "claim requested training rounds from a server and run them"
+    ),
+    "demo": Subcommand(
+        "crlhf.testbed.demo_cli", "the whole loop on the testbed: server, crowd, worker, rounds"
+    ),
 }
 
 

@@ -80,14 +80,18 @@ class BenchConfig:
 
 
 def _generate(
-    problems: Sequence[BenchProblem], completer: Completer, store: RunStore, n: int
+    problems: Sequence[BenchProblem],
+    completer: Completer,
+    store: RunStore,
+    n: int,
+    progress: bool,
 ) -> None:
     done = store.completions()
     todo = [p for p in problems if len(done.get(p.task_id, {})) < n]
     if not todo:
         return
     logger.info("generating %d completions for %d problems", n * len(todo), len(todo))
-    with tqdm(total=len(todo), desc="generate", unit="problem") as bar:
+    with tqdm(total=len(todo), desc="generate", unit="problem", disable=not progress) as bar:
         for problem, completions in completer(todo, n):
             if len(completions) != n:
                 raise InvalidInput(f"completer gave {len(completions)} of {n}", field="n")
@@ -103,7 +107,9 @@ def _generate(
             bar.update()
 
 
-def _execute(problems: Sequence[BenchProblem], executor: Executor, store: RunStore, n: int) -> None:
+def _execute(
+    problems: Sequence[BenchProblem], executor: Executor, store: RunStore, n: int, progress: bool
+) -> None:
     completions = store.completions()
     done = store.results()
     todo = [p for p in problems if len(done.get(p.task_id, {})) < n]
@@ -113,7 +119,7 @@ def _execute(problems: Sequence[BenchProblem], executor: Executor, store: RunSto
         [p.program(completions[p.task_id][i]["completion"]) for i in range(n)] for p in todo
     ]
     logger.info("executing %d samples of %d problems", n * len(todo), len(todo))
-    with tqdm(total=len(todo) * n, desc="execute", unit="sample") as bar:
+    with tqdm(total=len(todo) * n, desc="execute", unit="sample", disable=not progress) as bar:
 
         def save(index: int, results: list[SampleResult]) -> None:
             store.append_results(
@@ -163,12 +169,18 @@ def run_bench(
     executor: Executor,
     store: RunStore,
     config: BenchConfig,
+    *,
+    progress: bool = True,
 ) -> dict[str, Any]:
-    """Generate, execute and summarise; safe to call again on a killed run."""
+    """Generate, execute and summarise; safe to call again on a killed run.
+
+    ``progress`` draws tqdm bars; callers pass it explicitly because tqdm reads
+    ``TQDM_DISABLE`` once, at import, which is too early for a command-line flag.
+    """
     chosen = list(problems[: config.limit] if config.limit else problems)
     store.open(config.to_dict())
-    _generate(chosen, completer, store, config.n)
-    _execute(chosen, executor, store, config.n)
+    _generate(chosen, completer, store, config.n, progress)
+    _execute(chosen, executor, store, config.n, progress)
     summary = summarise(chosen, store, config)
     if executor.isolation is not None:
         summary["isolation"] = asdict(executor.isolation)

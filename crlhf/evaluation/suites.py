@@ -1,4 +1,10 @@
-"""The benchmark suites by name."""
+"""The benchmark suites by name.
+
+``testbed-train`` and ``testbed-heldout`` are the synthetic problems of
+:mod:`crlhf.testbed.problems` (the seeded 192/48 split), so ``crlhf generate``,
+``crlhf bench`` and ``crlhf worker`` can sample and measure the testbed's policy with the
+same commands as HumanEval and MBPP. They are imported only when asked for.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from crlhf.errors import InvalidInput
 from crlhf.evaluation import humaneval, mbpp
 from crlhf.evaluation.problems import BenchProblem
 
-SUITES = ("humaneval", "mbpp")
+SUITES = ("humaneval", "mbpp", "testbed-train", "testbed-heldout")
 
 
 def load_suite(name: str, mbpp_path: Path = mbpp.DEFAULT_PATH) -> list[BenchProblem]:
@@ -16,4 +22,9 @@ def load_suite(name: str, mbpp_path: Path = mbpp.DEFAULT_PATH) -> list[BenchProb
         return humaneval.load()
     if name == "mbpp":
         return mbpp.load(mbpp_path)
+    if name in ("testbed-train", "testbed-heldout"):
+        from crlhf.testbed.problems import split_instances
+
+        train, heldout = split_instances()
+        return [i.to_bench() for i in (train if name == "testbed-train" else heldout)]
     raise InvalidInput(f"unknown suite {name!r}; choose from {', '.join(SUITES)}", field="suite")

@@ -129,6 +129,22 @@ async def _online(args: argparse.Namespace) -> RoundResult:
         return result
 
 
+def add_ppo_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """The options :func:`_settings` reads; shared with ``crlhf worker``."""
+    parser.add_argument("--config", type=Path, help="JSON file of PPO settings")
+    parser.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a PPO setting, e.g. learning_rate=1e-4 (repeatable; see docs/training.md)",
+    )
+    parser.add_argument("--seed", type=int, help="seed (default 0)")
+    parser.add_argument("--min-votes", type=int, help="train only on samples with N+ votes")
+    parser.add_argument("--estimator", help="estimator of the server's refit before export")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="export JSONL of (x, y, s) triples")
@@ -144,18 +160,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", type=Path, required=True, help="folder of adapter versions")
     parser.add_argument("--version", help="name of the new version (default: next vNNNN)")
     parser.add_argument("--parent", type=Path, help="adapter version to continue from")
-    parser.add_argument("--config", type=Path, help="JSON file of PPO settings")
-    parser.add_argument(
-        "--set",
-        type=_setting,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a PPO setting, e.g. learning_rate=1e-4 (repeatable; see docs/training.md)",
-    )
-    parser.add_argument("--seed", type=int, help="seed (default 0)")
-    parser.add_argument("--min-votes", type=int, help="train only on samples with N+ votes")
-    parser.add_argument("--estimator", help="estimator of the server's refit before export")
+    add_ppo_options(parser)
     parser.add_argument("--server", help="server URL (default: $CRLHF_SERVER or config file)")
     parser.add_argument("--token", help=f"admin token (default: ${ENV_ADMIN_TOKEN} or config)")
     parser.add_argument("--json", action="store_true", help="print the manifest as JSON")

@@ -14,7 +14,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +39,9 @@ from crlhf.training.ppo import PPOTrainer
 from crlhf.training.rollout import Rollout, select_rollouts
 
 logger = logging.getLogger(__name__)
+
+StepCallback = Callable[[int, int], None]
+"""``(steps done, steps in all)`` of a round's PPO steps."""
 
 
 @dataclass(frozen=True)
@@ -129,8 +132,14 @@ def run_round(
     parent: Path | None = None,
     round_id: int | None = None,
     progress: bool = False,
+    on_step: StepCallback | None = None,
 ) -> RoundResult:
-    """Train one round on ``rows`` and save the result as ``out_root / version``."""
+    """Train one round on ``rows`` and save the result as ``out_root / version``.
+
+    ``on_step(done, total)`` is called before each PPO step and once more before saving
+    (``done == total``): a worker reports progress from it, and stops a cancelled round
+    by raising, which leaves no version behind (nothing is written before the save).
+    """
     if (out_root / version).exists():
         raise Conflict(f"adapter version {version!r} already exists in {out_root}")
     threads = config.threads or free_cores()
@@ -181,10 +190,15 @@ def run_round(
             f"token on average (limit {config.max_logprob_drift}): the samples were not "
             "drawn from this base model, adapter and temperature"
         )
-    steps = [
-        trainer.step(batch)
-        for batch in tqdm(batches, desc=f"PPO {version}", unit="step", disable=not progress)
-    ]
+    steps = []
+    for done, batch in enumerate(
+        tqdm(batches, desc=f"PPO {version}", unit="step", disable=not progress)
+    ):
+        if on_step is not None:
+            on_step(done, len(batches))
+        steps.append(trainer.step(batch))
+    if on_step is not None:
+        on_step(len(batches), len(batches))
     manifest = AdapterManifest(
         version=version,
         base_model=str(base_model),

@@ -1,0 +1,149 @@
+"""``crlhf worker``: the training worker's command line (the loop is :mod:`.worker`).
+
+The PPO settings are layered exactly as for ``crlhf train-round`` (its ``_settings``):
+config file < the round's params < ``--set`` < ``--seed``/``--min-votes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
+from crlhf.errors import InvalidInput
+from crlhf.evaluation.cli import _ks
+from crlhf.evaluation.suites import SUITES
+from crlhf.training.cli import _settings, add_ppo_options
+from crlhf.training.config import PPOConfig
+from crlhf.training.worker import (
+    Benchmarks,
+    NextSamples,
+    Sampling,
+    Worker,
+    WorkerOptions,
+    WorkerStopped,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", help="server URL (default: $CRLHF_SERVER or config file)")
+    parser.add_argument("--token", help=f"admin token (default: ${ENV_ADMIN_TOKEN} or config)")
+    parser.add_argument(
+        "--base-model", required=True, help="local model directory (or hub cache name)"
+    )
+    parser.add_argument("--out-dir", type=Path, required=True, help="folder of adapter versions")
+    parser.add_argument("--worker-id", help="name shown on claimed rounds (default: host:pid)")
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=60.0,
+        help="seconds without a heartbeat before the server fails the round (default 60; "
+        "heartbeats go every lease/4)",
+    )
+    parser.add_argument("--poll", type=float, default=5.0, help="seconds between claims")
+    parser.add_argument("--once", action="store_true", help="run at most one round, then exit")
+    parser.add_argument(
+        "--exit-when-idle", action="store_true", help="exit 0 when no round is waiting"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    ppo = parser.add_argument_group(
+        "PPO, as for train-round (a round's params override --config; --seed also seeds "
+        "the sampling)"
+    )
+    add_ppo_options(ppo)
+
+    sampling = parser.add_argument_group("sampling with the new adapter")
+    sampling.add_argument(
+        "--generate-suite", choices=SUITES, help="sample the next round's data for this suite"
+    )
+    sampling.add_argument("--generate-n", type=int, default=10, help="samples per problem")
+    sampling.add_argument("--generate-limit", type=int, help="only the first N problems")
+    sampling.add_argument("--temperature", type=float, default=0.8)
+    sampling.add_argument("--max-new-tokens", type=int, default=128)
+    sampling.add_argument("--batch-size", type=int, default=16, help="rows per generate() call")
+
+    bench = parser.add_argument_group("benchmarks of the new adapter (sandboxed)")
+    bench.add_argument(
+        "--bench", action="append", choices=SUITES, default=[], help="suite (repeatable)"
+    )
+    bench.add_argument("--bench-n", type=int, default=10, help="samples per problem")
+    bench.add_argument("--bench-k", type=_ks, default=(1,), help="comma-separated k values")
+    bench.add_argument("--bench-limit", type=int, help="only the first N problems")
+    bench.add_argument("--bench-workers", type=int, help="sandbox runners (default: 2 x CPUs)")
+    bench.add_argument(
+        "--runs-dir", type=Path, help="benchmark runs directory (default: OUT_DIR/runs)"
+    )
+
+
+def options_from(args: argparse.Namespace) -> WorkerOptions:
+    for name in ("lease", "poll"):
+        if not getattr(args, name) > 0:
+            raise InvalidInput("must be positive", field=name)
+    if not 1.0 <= args.lease <= 3600.0:
+        raise InvalidInput("must lie in [1, 3600] seconds", field="lease")
+    for name in ("generate_n", "bench_n"):
+        if getattr(args, name) < 1:
+            raise InvalidInput("must be at least 1", field=name)
+    if args.bench and max(args.bench_k) > args.bench_n:
+        raise InvalidInput(
+            f"pass@{max(args.bench_k)} needs --bench-n {max(args.bench_k)} or more", field="bench_k"
+        )
+    next_samples = (
+        NextSamples(args.generate_suite, n=args.generate_n, limit=args.generate_limit)
+        if args.generate_suite
+        else None
+    )
+    benchmarks = (
+        Benchmarks(
+            suites=tuple(args.bench),
+            runs_dir=args.runs_dir or args.out_dir / "runs",
+            n=args.bench_n,
+            ks=args.bench_k,
+            limit=args.bench_limit,
+            workers=args.bench_workers,
+        )
+        if args.bench
+        else None
+    )
+    return WorkerOptions(
+        worker_id=args.worker_id or f"{socket.gethostname()}:{os.getpid()}",
+        base_model=args.base_model,
+        out_dir=args.out_dir,
+        lease_s=args.lease,
+        poll_s=args.poll,
+        once=args.once,
+        exit_when_idle=args.exit_when_idle,
+        estimator=args.estimator,
+        sampling=Sampling(args.temperature, args.max_new_tokens, args.batch_size),
+        next_samples=next_samples,
+        benchmarks=benchmarks,
+        progress=not args.no_progress,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    options = options_from(args)
+    client_config = ClientConfig.load(
+        args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN)
+    )
+    _settings(args, {})  # a bad --config or --set fails now, not at the first round
+
+    def make_config(params: Mapping[str, Any]) -> PPOConfig:
+        return _settings(args, dict(params))
+
+    try:
+        return Worker(client_config, options, make_config).run()
+    except WorkerStopped as exc:
+        sys.stderr.write(f"crlhf worker: {exc}\n")
+        return 128 + exc.signum
