@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from crlhf.testbed.problems import Document
 
 logger = logging.getLogger(__name__)
@@ -56,9 +54,18 @@ def train_tokenizer(texts: Sequence[str], vocab_size: int) -> Any:
 
 
 def pretrain(
-    documents: Sequence[Document], directory: Path, config: PretrainConfig
+    documents: Sequence[Document],
+    directory: Path,
+    config: PretrainConfig,
+    *,
+    progress: bool = False,
 ) -> dict[str, float]:
-    """Train tokenizer and model on ``documents``, save both to ``directory``; return stats."""
+    """Train tokenizer and model on ``documents``, save both to ``directory``; return stats.
+
+    ``progress`` shows a bar over the optimizer steps (minutes for ``crlhf demo``'s base).
+    """
+    import torch  # here, not at the top: PretrainConfig is read by commands that never train
+    from tqdm import tqdm
     from transformers import GPT2Config, GPT2LMHeadModel
 
     texts = [d.text for d in documents]
@@ -89,6 +96,7 @@ def pretrain(
     model.train()
     started, tokens = time.perf_counter(), 0
     losses: list[float] = []
+    bar = tqdm(total=steps_total, desc="pretrain", unit="step", disable=not progress)
     for _ in range(config.epochs):
         order = list(range(len(encoded)))
         rng.shuffle(order)
@@ -105,6 +113,9 @@ def pretrain(
             schedule.step()
             losses.append(float(loss.detach()))
             tokens += int(mask.sum())
+            bar.update()
+            bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+    bar.close()
     seconds = time.perf_counter() - started
     directory.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(directory)
