@@ -50,6 +50,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/server_load.py
 	$(BIN)/python benchmarks/executor_speed.py
 	$(BIN)/python benchmarks/quality_control.py
+	$(BIN)/python benchmarks/training_loop.py --out training-loop-out
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

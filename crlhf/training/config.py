@@ -75,10 +75,13 @@ class PPOConfig(BaseModel):
     kl_coef: float = Field(default=0.2, ge=0.0)
     """β: the per-token reward is −β · KL_t(π ‖ π_ref) (fixed; no adaptive controller)."""
 
-    kl_estimator: Literal["k1", "k3"] = "k3"
-    """Per-token KL estimate. k1 = log π − log π_ref is unbiased but goes negative per
-    token (and on reused batches in the mean), which turns the penalty into a bonus; k3 =
-    (r − 1) − log r with r = π_ref/π is also unbiased and never negative."""
+    kl_estimator: Literal["k1", "k3", "full"] = "k3"
+    """Per-token KL. k1 = log π − log π_ref is unbiased but goes negative per token (and
+    on reused batches in the mean), which turns the penalty into a bonus; k3 = (r − 1) −
+    log r with r = π_ref/π is also unbiased and never negative, but heavy-tailed where π
+    has learnt to avoid a token π_ref favours; ``full`` sums over the vocabulary at every
+    position (exact, never negative, no tail; one more forward pass and a (B, R, V)
+    tensor per step)."""
 
     whiten_advantages: bool = True
     """Normalise advantages to zero mean and unit variance over a step's response tokens."""

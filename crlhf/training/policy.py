@@ -96,6 +96,24 @@ class PolicyWithValue(nn.Module):
         return logprobs, values, entropy
 
     @torch.no_grad()
+    def kl_to_reference(self, batch: PPOBatch) -> torch.Tensor:
+        """KL(π ‖ π_ref) at every response position, exactly, over the whole vocabulary:
+        Σ_v π(v) (log π(v) − log π_ref(v)), each (B, R).
+
+        Why: the sampled-token estimators are unbiased but heavy-tailed. Once the policy
+        has learned to avoid a token that π_ref favours, sampling it anyway gives k3 ≈
+        π_ref/π (e.g. 16 nats for π = 0.05 against π_ref = 0.99); a few such tokens
+        dominate the whitened advantages and wreck the value head (seen on the testbed:
+        per-sample KL 0.14 → 18 in one round, then held-out pass@1 69% → 46%).
+        """
+        logits, _ = self._run(batch, hidden=False)
+        with self.model.disable_adapter():
+            ref_logits, _ = self._run(batch, hidden=False)
+        logp = torch.log_softmax(logits, dim=-1)
+        ref_logp = torch.log_softmax(ref_logits, dim=-1)
+        return (logp.exp() * (logp - ref_logp)).sum(-1).clamp(min=0.0)
+
+    @torch.no_grad()
     def reference_logprobs(self, batch: PPOBatch) -> torch.Tensor:
         """log π_ref(y_t | x, y_<t): the same network with the adapter disabled."""
         with self.model.disable_adapter():

@@ -11,6 +11,7 @@ For a batch of B responses y (tokens y_1 … y_T after query x) with crowd score
        r_t = −β · KL_t + [t = T] · c · (s − b)
        KL_t = log π_old(y_t) − log π_ref(y_t)                      (k1)
        KL_t = (ρ_t − 1) − log ρ_t,   ρ_t = π_ref(y_t) / π_old(y_t)   (k3, ≥ 0)
+       KL_t = Σ_v π_old(v) (log π_old(v) − log π_ref(v))           (full, exact, ≥ 0)
 
 3. **GAE** (γ, λ), with V_{T+1} = 0::
 
@@ -70,19 +71,14 @@ def kl_per_token(
 
 
 def token_rewards(
-    scores: torch.Tensor,
-    logprobs: torch.Tensor,
-    ref_logprobs: torch.Tensor,
-    mask: torch.Tensor,
-    config: PPOConfig,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(r_t, KL_t), each (B, R): −β · KL_t everywhere, plus the score on the last token."""
-    kl = kl_per_token(logprobs, ref_logprobs, config.kl_estimator) * mask
-    rewards = -config.kl_coef * kl
+    scores: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor, config: PPOConfig
+) -> torch.Tensor:
+    """r_t, (B, R): −β · KL_t everywhere, plus the score on the last token."""
+    rewards = -config.kl_coef * kl * mask
     last = (mask.sum(dim=1).long() - 1).clamp(min=0)
     score = config.score_scale * (scores - config.score_baseline)
     rewards[torch.arange(rewards.shape[0]), last] += score
-    return rewards * mask, kl
+    return rewards * mask
 
 
 def gae(
@@ -179,8 +175,12 @@ class PPOTrainer:
         mask = batch.response_mask
         with torch.no_grad():
             old_logprobs, old_values, _ = self.policy(batch)
-            ref_logprobs = self.policy.reference_logprobs(batch)
-            rewards, kl = token_rewards(batch.scores, old_logprobs, ref_logprobs, mask, config)
+            if config.kl_estimator == "full":
+                kl = self.policy.kl_to_reference(batch) * mask
+            else:
+                ref_logprobs = self.policy.reference_logprobs(batch)
+                kl = kl_per_token(old_logprobs, ref_logprobs, config.kl_estimator) * mask
+            rewards = token_rewards(batch.scores, kl, mask, config)
             advantages, returns = gae(rewards, old_values, mask, config.gamma, config.lam)
             if config.whiten_advantages:
                 advantages = masked_whiten(advantages, mask)

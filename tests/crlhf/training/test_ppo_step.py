@@ -85,3 +85,32 @@ def test_value_warm_up_fits_the_returns(make_policy, tokenizer, preference_rows)
     # Targets are 0 or 1 at each token; half of the samples each: the best constant
     # fit has loss ½·0.25, a fitted head goes below that by using the tokens.
     assert metrics["value_warmup_loss"] < 0.125
+
+
+def test_full_kl_is_the_exact_divergence_and_the_mean_of_k3(
+    make_policy, tokenizer, preference_rows
+) -> None:
+    config = PPOConfig(**FAST, kl_estimator="full")
+    policy = make_policy(**FAST)
+    batch = batch_of(tokenizer, preference_rows)
+    mask = batch.response_mask
+    assert float((policy.kl_to_reference(batch) * mask).abs().max()) < 1e-6  # B = 0: π = π_ref
+    trainer = PPOTrainer(policy, config)
+    trainer.step(batch)
+    second = trainer.step(batch)
+    assert second["approx_kl_first"] == pytest.approx(0.0, abs=1e-6)
+    exact = policy.kl_to_reference(batch)
+    with torch.no_grad():
+        logits, _ = policy._run(batch, hidden=False)
+        with policy.model.disable_adapter():
+            ref_logits, _ = policy._run(batch, hidden=False)
+    p = torch.softmax(logits, -1)
+    by_hand = (p * (torch.log(p) - torch.log_softmax(ref_logits, -1))).sum(-1)
+    torch.testing.assert_close(exact, by_hand, atol=1e-5, rtol=1e-4)
+    assert float((exact * mask).sum()) > 0.0
+    # k3 is an unbiased estimate of the same number: average it over every token of the
+    # vocabulary weighted by π, which must give the exact value back.
+    logp, ref_logp = torch.log_softmax(logits, -1), torch.log_softmax(ref_logits, -1)
+    k3_mean = (p * (torch.expm1(ref_logp - logp) - (ref_logp - logp))).sum(-1)
+    torch.testing.assert_close(k3_mean, exact, atol=1e-5, rtol=1e-4)
+    assert second["kl_ref"] > 0.0  # the step's penalty used it (measured before its updates)

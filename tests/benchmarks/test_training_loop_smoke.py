@@ -1,0 +1,39 @@
+"""The training-loop benchmark's --quick mode runs to the end and writes its outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_training_loop_quick(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "training_loop.py"),
+            "--quick",
+            "--threads",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Gain in held-out pass@1" in done.stdout
+    records = json.loads((tmp_path / "records.json").read_text())
+    assert set(records) == {"competent", "control"}
+    assert [r["round"] for r in records["control"]["0"]] == [0.0, 1.0, 2.0]
+    assert (tmp_path / "training_loop.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "competent-s0" / "adapters" / "v0002" / "manifest.json").is_file()
