@@ -14,6 +14,7 @@ from typing import Any
 from crlhf.engine.estimators.base import Estimator, TwoCoinEstimator
 from crlhf.engine.estimators.beta import BetaReliability, BetaTwoCoin
 from crlhf.engine.estimators.em import EMOneCoin, EMTwoCoin
+from crlhf.engine.estimators.em_auto import EMAuto
 from crlhf.engine.estimators.majority import MajorityVote
 from crlhf.engine.estimators.paper import PaperOnline
 from crlhf.engine.estimators.sparse_logreg import SparseLogReg
@@ -27,6 +28,7 @@ ESTIMATORS: dict[str, type[Estimator]] = {
     "beta-two-coin": BetaTwoCoin,
     "em-one-coin": EMOneCoin,
     "em-two-coin": EMTwoCoin,
+    "em-auto": EMAuto,
 }
 
 
@@ -60,6 +62,7 @@ __all__ = [
     "ESTIMATORS",
     "BetaReliability",
     "BetaTwoCoin",
+    "EMAuto",
     "EMOneCoin",
     "EMTwoCoin",
     "Estimator",
