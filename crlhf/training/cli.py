@@ -6,6 +6,10 @@ takes a requested one; the command then moves it to ``running``, trains on the s
 export (only samples with ``--min-votes`` votes), and ends it as ``succeeded`` with the
 new adapter version and the metrics, or ``failed`` with the reason. Either way the new
 version is saved under ``--out-dir`` (see :mod:`crlhf.training.adapters`).
+
+Under ``accelerate launch`` with several processes the same command trains data-parallel
+(:mod:`crlhf.training.launched`); ``--progress-json`` writes the round's progress as JSON
+lines on stdout, which is how ``crlhf worker`` follows a launched round.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from crlhf.errors import CrlhfError, InvalidFile
 from crlhf.jsonl import read_jsonl
 from crlhf.schemas import ExportRow, RoundStatus, RoundTransition, TrainingRoundIn
 from crlhf.training.config import PPOConfig, make_config
-from crlhf.training.round import RoundResult, fetch_rows, run_round
+from crlhf.training.distributed import DataParallel, from_launcher, portable
+from crlhf.training.round import RoundResult, StepCallback, fetch_rows, run_round
 
 logger = logging.getLogger(__name__)
 
@@ -72,19 +77,43 @@ def _settings(args: argparse.Namespace, round_params: dict[str, Any]) -> PPOConf
     return make_config(values)
 
 
+def emit(event: str, **fields: object) -> None:
+    """One JSON line of progress on stdout (``--progress-json``), flushed at once: the
+    reader is ``crlhf worker``, which forwards it to the server's heartbeat."""
+    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
+    sys.stdout.flush()
+
+
+def _on_step(args: argparse.Namespace) -> StepCallback | None:
+    if not args.progress_json:
+        return None
+
+    def report(done: int, total: int) -> None:
+        emit("step", done=done, total=total)
+
+    return report
+
+
 def _train(
-    args: argparse.Namespace, rows: list[ExportRow], config: PPOConfig, round_id: int | None
+    args: argparse.Namespace,
+    rows: list[ExportRow],
+    config: PPOConfig,
+    round_id: int | None,
+    *,
+    version: str | None = None,
+    parallel: DataParallel | None = None,
 ) -> RoundResult:
-    version = args.version or next_version(args.out_dir)
     return run_round(
         rows,
         base_model=args.base_model,
         out_root=args.out_dir,
-        version=version,
+        version=version or args.version or next_version(args.out_dir),
         config=config,
         parent=args.parent,
         round_id=round_id,
         progress=not args.no_progress,
+        on_step=_on_step(args) if parallel is None or parallel.rank == 0 else None,
+        parallel=parallel,
     )
 
 
@@ -163,20 +192,50 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_ppo_options(parser)
     parser.add_argument("--server", help="server URL (default: $CRLHF_SERVER or config file)")
     parser.add_argument("--token", help=f"admin token (default: ${ENV_ADMIN_TOKEN} or config)")
+    parser.add_argument(
+        "--for-round",
+        type=int,
+        metavar="ID",
+        help="with --data: record server round ID in the manifest (crlhf worker uses it)",
+    )
     parser.add_argument("--json", action="store_true", help="print the manifest as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--progress-json",
+        action="store_true",
+        help="write progress, the result or the error as JSON lines on stdout (rank 0)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    if args.data is not None:
-        config = _settings(args, {})
-        rows = read_jsonl(args.data, ExportRow)
-        result = _train(args, rows, config, None)
-    else:
-        result = asyncio.run(_online(args))
+    parallel = from_launcher()  # None unless accelerate launch started several processes
+    try:
+        if parallel is not None:
+            from crlhf.training.launched import train_launched
+
+            result = train_launched(args, parallel)
+        elif args.data is not None:
+            config = _settings(args, {})
+            rows = read_jsonl(args.data, ExportRow)
+            result = _train(args, rows, config, args.for_round)
+        else:
+            result = asyncio.run(_online(args))
+    except Exception as exc:
+        if args.progress_json:
+            # Every rank: the launcher stops the others as soon as one exits, so the
+            # first rank to fail may be the only one that gets to say why.
+            code, message, field = portable(exc)
+            rank = 0 if parallel is None else parallel.rank
+            emit("error", rank=rank, code=code, message=message[:2000], field=field)
+        raise
+    if parallel is not None and parallel.rank > 0:
+        return 0  # rank 0 reports the round
     manifest = result.manifest
+    if args.progress_json:
+        emit("done", version=result.version, directory=str(result.directory))
+        return 0
     if args.json:
         sys.stdout.write(manifest.model_dump_json(indent=2) + "\n")
         return 0

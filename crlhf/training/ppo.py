@@ -28,11 +28,16 @@ For a batch of B responses y (tokens y_1 … y_T after query x) with crowd score
        L = L_pg + c_vf · L_vf
 
    where E_t is the mean over unmasked response tokens of the minibatch.
+
+Under ``accelerate launch`` each rank computes its slice of every batch and minibatch
+(:mod:`crlhf.training.distributed`): the means above divide by the token count over all
+ranks and the gradients are summed, so N processes reproduce the single-process step.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import torch
@@ -40,6 +45,7 @@ import torch
 from crlhf.errors import TrainingFailed
 from crlhf.training.batch import PPOBatch
 from crlhf.training.config import PPOConfig
+from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue
 
 logger = logging.getLogger(__name__)
@@ -47,8 +53,13 @@ logger = logging.getLogger(__name__)
 WHITEN_EPS = 1e-8
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+def masked_mean(
+    values: torch.Tensor, mask: torch.Tensor, count: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean over the unmasked entries; ``count`` (the minibatch's token count over all
+    ranks) replaces ``mask.sum()`` when this rank holds only part of the minibatch."""
+    total = mask.sum() if count is None else count
+    return (values * mask).sum() / total.clamp(min=1.0)
 
 
 def masked_whiten(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -110,18 +121,22 @@ def ppo_losses(
     returns: torch.Tensor,
     mask: torch.Tensor,
     config: PPOConfig,
+    count: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """The clipped surrogate plus the clipped value loss, and their statistics."""
+    """The clipped surrogate plus the clipped value loss, and their statistics.
+
+    With ``count`` (see :func:`masked_mean`) the loss and statistics are this rank's
+    share: their sums over the ranks are the minibatch's values."""
     log_ratio = logprobs - old_logprobs
     ratio = torch.exp(log_ratio)
     pg_unclipped = -advantages * ratio
     pg_clipped = -advantages * torch.clamp(ratio, 1.0 - config.cliprange, 1.0 + config.cliprange)
-    pg_loss = masked_mean(torch.maximum(pg_unclipped, pg_clipped), mask)
+    pg_loss = masked_mean(torch.maximum(pg_unclipped, pg_clipped), mask, count)
     values_clipped = torch.clamp(
         values, old_values - config.cliprange_value, old_values + config.cliprange_value
     )
     vf_loss = 0.5 * masked_mean(
-        torch.maximum((values - returns) ** 2, (values_clipped - returns) ** 2), mask
+        torch.maximum((values - returns) ** 2, (values_clipped - returns) ** 2), mask, count
     )
     loss = pg_loss + config.vf_coef * vf_loss
     with torch.no_grad():
@@ -129,60 +144,158 @@ def ppo_losses(
             "policy_loss": float(pg_loss),
             "value_loss": float(vf_loss),
             # ½ E[(log ρ)²], TRL's approx KL between the updated and the old policy.
-            "approx_kl": float(0.5 * masked_mean(log_ratio**2, mask)),
-            "clip_frac": float(masked_mean((pg_clipped > pg_unclipped).float(), mask)),
+            "approx_kl": float(0.5 * masked_mean(log_ratio**2, mask, count)),
+            "clip_frac": float(masked_mean((pg_clipped > pg_unclipped).float(), mask, count)),
             "value_clip_frac": float(
                 masked_mean(
-                    ((values - returns) ** 2 < (values_clipped - returns) ** 2).float(), mask
+                    ((values - returns) ** 2 < (values_clipped - returns) ** 2).float(),
+                    mask,
+                    count,
                 )
             ),
         }
     return loss, stats
 
 
-class PPOTrainer:
-    """Runs PPO steps on one policy; the optimizer lives as long as the trainer (a round)."""
+STEP_STATISTICS = (
+    "policy_loss",
+    "value_loss",
+    "approx_kl",
+    "clip_frac",
+    "value_clip_frac",
+    "entropy",
+)
+"""What every minibatch update reports (summed over the ranks, in this order)."""
 
-    def __init__(self, policy: PolicyWithValue, config: PPOConfig) -> None:
+
+class PPOTrainer:
+    """Runs PPO steps on one policy; the optimizer lives as long as the trainer (a round).
+
+    ``parallel`` shares each step among the processes of ``accelerate launch``; the
+    default, :class:`~crlhf.training.distributed.SingleProcess`, changes nothing.
+    """
+
+    def __init__(
+        self, policy: PolicyWithValue, config: PPOConfig, parallel: DataParallel | None = None
+    ) -> None:
         self.policy = policy
         self.config = config
+        self.parallel: DataParallel = parallel or SingleProcess()
+        self.parallel.broadcast_parameters(policy.trainable_parameters())
         self.optimizer = torch.optim.AdamW(policy.trainable_parameters(), lr=config.learning_rate)
         self.generator = torch.Generator().manual_seed(config.seed)
 
-    def _update(self, loss: torch.Tensor) -> None:
+    def _update(self, loss: torch.Tensor | None) -> None:
+        """One optimizer step; ``loss`` is None on a rank without rows in the minibatch."""
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
+        if loss is not None:
+            loss.backward()  # type: ignore[no-untyped-call]
+        self.parallel.sync_gradients(self.policy.trainable_parameters())
         if self.config.max_grad_norm is not None:
             torch.nn.utils.clip_grad_norm_(
                 self.policy.trainable_parameters(), self.config.max_grad_norm
             )
         self.optimizer.step()
 
+    def _own(self, batch: PPOBatch, rows: torch.Tensor) -> tuple[PPOBatch, torch.Tensor]:
+        """This rank's part of ``rows`` and the batch of those rows (``batch`` itself when
+        that is all of it)."""
+        own = self.parallel.shard(rows)
+        if len(own) == batch.size and torch.equal(own, torch.arange(batch.size)):
+            return batch, own
+        return batch.select(own), own
+
+    @torch.no_grad()
+    def _old_policy(self, batch: PPOBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """log π_old, V_old and KL_t for the whole batch, each rank computing its rows."""
+        part, own = self._own(batch, torch.arange(batch.size))
+        mask = part.response_mask
+        if part.size == 0:
+            old_logprobs, old_values, kl = (torch.zeros_like(mask) for _ in range(3))
+        else:
+            old_logprobs, old_values, _ = self.policy(part)
+            if self.config.kl_estimator == "full":
+                kl = self.policy.kl_to_reference(part) * mask
+            else:
+                ref_logprobs = self.policy.reference_logprobs(part)
+                kl = kl_per_token(old_logprobs, ref_logprobs, self.config.kl_estimator) * mask
+        gather = self.parallel.gather
+        return (
+            gather(old_logprobs, own, batch.size),
+            gather(old_values, own, batch.size),
+            gather(kl, own, batch.size),
+        )
+
     def _warm_up_values(self, batch: PPOBatch, returns: torch.Tensor) -> float:
         """Value-loss-only updates on the whole batch; returns the last loss."""
+        part, own = self._own(batch, torch.arange(batch.size))
+        count = batch.response_mask.sum()
         loss_value = float("nan")
         for _ in range(self.config.value_warmup_steps):
-            _, values, _ = self.policy(batch)
-            loss = 0.5 * masked_mean((values - returns) ** 2, batch.response_mask)
+            loss = None
+            if part.size:
+                _, values, _ = self.policy(part)
+                target = returns[own.to(returns.device)]
+                loss = 0.5 * masked_mean((values - target) ** 2, part.response_mask, count)
+            (loss_value,) = self.parallel.sum_floats(
+                [float(loss.detach()) if loss is not None else 0.0]
+            )
             self._update(loss)
-            loss_value = float(loss.detach())
         return loss_value
 
+    def _minibatch(
+        self,
+        batch: PPOBatch,
+        rows: torch.Tensor,
+        old: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    ) -> dict[str, float]:
+        """One update on the minibatch ``rows`` of ``batch``: this rank's part of it."""
+        old_logprobs, old_values, advantages, returns = old
+        mask = batch.response_mask
+        count = mask[rows.to(mask.device)].sum()  # the whole minibatch's tokens
+        mini, own = self._own(batch, rows)
+        loss = None
+        stats = dict.fromkeys(STEP_STATISTICS, 0.0)
+        if mini.size:
+            logprobs, values, entropy = self.policy(mini)
+            own = own.to(mask.device)
+            loss, stats = ppo_losses(
+                logprobs,
+                values,
+                old_logprobs=old_logprobs[own],
+                old_values=old_values[own],
+                advantages=advantages[own],
+                returns=returns[own],
+                mask=mini.response_mask,
+                config=self.config,
+                count=count,
+            )
+            stats["entropy"] = float(masked_mean(entropy.detach(), mini.response_mask, count))
+        local_loss = float(loss.detach()) if loss is not None else 0.0
+        total, *summed = self.parallel.sum_floats(
+            [local_loss, *(stats[k] for k in STEP_STATISTICS)]
+        )
+        stats = dict(zip(STEP_STATISTICS, summed, strict=True))
+        if not math.isfinite(total):
+            raise TrainingFailed(f"PPO loss is not finite ({stats}); lower the learning rate")
+        self._update(loss)
+        return stats
+
     def step(self, batch: PPOBatch) -> dict[str, float]:
-        """One PPO step on ``batch`` (already on the policy's device); returns its metrics."""
+        """One PPO step on ``batch`` (already on the policy's device); returns its metrics.
+
+        Every rank passes the whole batch; each computes its rows (see :meth:`_own`).
+        """
         config = self.config
         started = time.perf_counter()
         mask = batch.response_mask
+        old_logprobs, old_values, kl = self._old_policy(batch)
         with torch.no_grad():
-            old_logprobs, old_values, _ = self.policy(batch)
-            if config.kl_estimator == "full":
-                kl = self.policy.kl_to_reference(batch) * mask
-            else:
-                ref_logprobs = self.policy.reference_logprobs(batch)
-                kl = kl_per_token(old_logprobs, ref_logprobs, config.kl_estimator) * mask
             rewards = token_rewards(batch.scores, kl, mask, config)
             advantages, returns = gae(rewards, old_values, mask, config.gamma, config.lam)
             if config.whiten_advantages:
+                # Over the whole batch: every rank holds all of it, so these are the
+                # global mean and variance.
                 advantages = masked_whiten(advantages, mask)
         metrics: dict[str, float] = {
             "score_mean": float(batch.scores.mean()),
@@ -194,30 +307,12 @@ class PPOTrainer:
             metrics["value_warmup_loss"] = self._warm_up_values(batch, returns)
 
         history: list[dict[str, float]] = []
+        old = (old_logprobs, old_values, advantages, returns)
         for _ in range(config.ppo_epochs):
             order = torch.randperm(batch.size, generator=self.generator)
             for start in range(0, batch.size, config.mini_batch_size):
                 rows = order[start : start + config.mini_batch_size]
-                mini = batch.select(rows)
-                logprobs, values, entropy = self.policy(mini)
-                rows = rows.to(mask.device)
-                loss, stats = ppo_losses(
-                    logprobs,
-                    values,
-                    old_logprobs=old_logprobs[rows],
-                    old_values=old_values[rows],
-                    advantages=advantages[rows],
-                    returns=returns[rows],
-                    mask=mini.response_mask,
-                    config=config,
-                )
-                stats["entropy"] = float(masked_mean(entropy.detach(), mini.response_mask))
-                if not torch.isfinite(loss):
-                    raise TrainingFailed(
-                        f"PPO loss is not finite ({stats}); lower the learning rate"
-                    )
-                self._update(loss)
-                history.append(stats)
+                history.append(self._minibatch(batch, rows, old))
         for key in history[0]:
             metrics[key] = sum(h[key] for h in history) / len(history)
         metrics["approx_kl_first"] = history[0]["approx_kl"]
@@ -225,7 +320,8 @@ class PPOTrainer:
         metrics["updates"] = float(len(history))
         elapsed = time.perf_counter() - started
         metrics["seconds"] = elapsed
-        # Tokens pushed through the network: queries and responses, forward passes included.
+        # Tokens pushed through the network (by all ranks): queries and responses,
+        # forward passes included.
         metrics["tokens_per_second"] = (
             float(batch.attention_mask.sum())
             * (2 + config.ppo_epochs + config.value_warmup_steps)

@@ -6,6 +6,10 @@ steps over the triples in a seeded order, and saves the new version with a manif
 records the config, seeds, library versions, the generation settings the samples were
 drawn with and the metrics. Triples come from an export file (``crlhf admin export``)
 or straight from the server (:func:`fetch_rows`).
+
+Under ``accelerate launch`` (``parallel``, :mod:`crlhf.training.distributed`) every rank
+runs this function on the same triples: each computes its share of every step, and only
+rank 0 writes the version, which every rank then returns.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -34,6 +39,7 @@ from crlhf.training.adapters import (
 )
 from crlhf.training.batch import PPOBatch, build_batch
 from crlhf.training.config import PPOConfig
+from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
 from crlhf.training.ppo import PPOTrainer
 from crlhf.training.rollout import Rollout, select_rollouts
@@ -56,12 +62,6 @@ def free_cores() -> int:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
     return max(1, (usable or 1) - busy)
-
-
-def pick_device(requested: str | None) -> torch.device:
-    if requested:
-        return torch.device(requested)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 async def fetch_rows(
@@ -94,17 +94,27 @@ def data_summary(rows: Sequence[ExportRow], rollouts: Sequence[Rollout]) -> dict
 
 
 @torch.no_grad()
-def sampling_drift(policy: PolicyWithValue, batches: Sequence[PPOBatch]) -> float:
+def sampling_drift(
+    policy: PolicyWithValue, batches: Sequence[PPOBatch], parallel: DataParallel | None = None
+) -> float:
     """Mean |stored − recomputed| sampling log-prob per response token, before training.
 
     Near 0 when the samples were drawn from this policy (same tokens, weights and
     temperature; the stored values are rounded to 1e-6); large when they were not.
+    Under a launcher each rank recomputes its share of every batch.
     """
+    parallel = parallel or SingleProcess()
     total, count = 0.0, 0.0
     for batch in batches:
+        own = parallel.shard(torch.arange(batch.size))
+        if parallel.world_size > 1:
+            if not len(own):
+                continue
+            batch = batch.select(own)  # noqa: PLW2901 - this rank's rows of the batch
         logprobs, _, _ = policy(batch)
         total += float(((logprobs - batch.sample_logprobs).abs() * batch.response_mask).sum())
         count += float(batch.response_mask.sum())
+    total, count = parallel.sum_floats([total, count])
     return total / max(count, 1.0)
 
 
@@ -133,57 +143,68 @@ def run_round(
     round_id: int | None = None,
     progress: bool = False,
     on_step: StepCallback | None = None,
+    parallel: DataParallel | None = None,
 ) -> RoundResult:
     """Train one round on ``rows`` and save the result as ``out_root / version``.
 
     ``on_step(done, total)`` is called before each PPO step and once more before saving
     (``done == total``): a worker reports progress from it, and stops a cancelled round
     by raising, which leaves no version behind (nothing is written before the save).
+
+    ``parallel`` (None: one process) shares the steps among the ranks of a launcher;
+    every rank must call this with the same arguments.
     """
-    if (out_root / version).exists():
-        raise Conflict(f"adapter version {version!r} already exists in {out_root}")
-    threads = config.threads or free_cores()
+    ranks = parallel or SingleProcess()
+
+    def check_new() -> None:
+        if (out_root / version).exists():
+            raise Conflict(f"adapter version {version!r} already exists in {out_root}")
+
+    ranks.on_main(check_new)
+    # Processes on one host share its cores.
+    threads = config.threads or max(1, free_cores() // ranks.local_world_size)
     torch.set_num_threads(threads)
-    device = pick_device(config.device)
     started = time.perf_counter()
-    rollouts = select_rollouts(  # all checks before the (slow) model load
-        rows,
-        vocab_size=vocab_size(base_model),
-        min_votes=config.min_votes,
-        default_temperature=config.default_temperature,
-    )
-    parent_manifest = read_manifest(parent) if parent is not None else None
-    base, tokenizer = load_base(base_model, device)
-    if parent is not None and parent_manifest is not None:
+
+    def load() -> tuple[list[Rollout], AdapterManifest | None, torch.device, Any, Any]:
+        device = ranks.device(config.device)
+        rollouts = select_rollouts(  # all checks before the (slow) model load
+            rows,
+            vocab_size=vocab_size(base_model),
+            min_votes=config.min_votes,
+            default_temperature=config.default_temperature,
+        )
+        parent_manifest = read_manifest(parent) if parent is not None else None
+        base, tokenizer = load_base(base_model, device)
+        if parent is None or parent_manifest is None:
+            return rollouts, None, device, new_policy(base, config), tokenizer
         if parent_manifest.base_model != str(base_model):
-            logger.warning(
-                "parent %s was trained on %s, not %s",
-                parent,
-                parent_manifest.base_model,
-                base_model,
-            )
-        policy = load_version(base, parent)
-    else:
-        policy = new_policy(base, config)
-    trainer = PPOTrainer(policy, config)
+            trained_on = parent_manifest.base_model
+            logger.warning("parent %s was trained on %s, not %s", parent, trained_on, base_model)
+        return rollouts, parent_manifest, device, load_version(base, parent), tokenizer
+
+    # A bad input fails on every rank at once, not on one while the others wait for it.
+    rollouts, parent_manifest, device, policy, tokenizer = ranks.agree(load)
+    trainer = PPOTrainer(policy, config, ranks)
     order = torch.randperm(len(rollouts), generator=torch.Generator().manual_seed(config.seed))
     chunks = [
         [rollouts[int(i)] for i in order[start : start + config.batch_size]]
         for start in range(0, len(rollouts), config.batch_size)
     ]
     logger.info(
-        "round %s: %d samples in %d PPO step(s) on %s with %d thread(s)",
+        "round %s: %d samples in %d PPO step(s) on %s with %d thread(s)%s",
         version,
         len(rollouts),
         len(chunks),
         device,
         threads,
+        f", rank {ranks.rank} of {ranks.world_size}" if ranks.world_size > 1 else "",
     )
     batches = [
         build_batch(chunk, pad_id=tokenizer.pad_token_id, eos_id=tokenizer.eos_token_id).to(device)
         for chunk in chunks
     ]
-    drift = sampling_drift(policy, batches)
+    drift = sampling_drift(policy, batches, ranks)
     if config.max_logprob_drift is not None and drift > config.max_logprob_drift:
         raise TokenMismatch(
             f"stored sampling log-probs differ from this policy's by {drift:.3f} nats per "
@@ -192,7 +213,7 @@ def run_round(
         )
     steps = []
     for done, batch in enumerate(
-        tqdm(batches, desc=f"PPO {version}", unit="step", disable=not progress)
+        tqdm(batches, desc=f"PPO {version}", unit="step", disable=not progress or ranks.rank > 0)
     ):
         if on_step is not None:
             on_step(done, len(batches))
@@ -205,12 +226,17 @@ def run_round(
         parent_version=parent_manifest.version if parent_manifest is not None else None,
         round_id=round_id,
         config=config,
-        data={**data_summary(rows, rollouts), "threads": threads, "device": str(device)},
+        data={
+            **data_summary(rows, rollouts),
+            "threads": threads,
+            "device": str(device),
+            "world_size": ranks.world_size,
+        },
         metrics={
             **_summarise(steps, time.perf_counter() - started),
             "sampling_logprob_drift": drift,
         },
         versions=library_versions(),
     )
-    directory = save_version(policy, out_root, manifest)
+    directory = ranks.on_main(lambda: save_version(policy, out_root, manifest))
     return RoundResult(version=version, directory=directory, manifest=manifest)

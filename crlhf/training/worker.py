@@ -7,7 +7,9 @@ A round, stage by stage (each reported through the heartbeat, :mod:`.heartbeat`)
    config file, as ``crlhf train-round`` layers them) and the server's export, of which
    only triples sampled by the current adapter are kept: the stored sampling log-probs
    are those of the policy that drew them, and PPO's ratio starts from that policy.
-2. ``training`` / ``saving``: :func:`~crlhf.training.round.run_round`, step by step.
+2. ``training`` / ``saving``: :func:`~crlhf.training.round.run_round`, step by step; with
+   ``--num-processes``/``--accelerate-config``, in a child ``accelerate launch`` process
+   group instead (:mod:`~crlhf.training.child_round`): data-parallel, on several GPUs.
 3. ``generating``: the next samples for annotators, drawn with the new adapter
    (``meta.adapter_version`` = the new version, ``meta.round`` = the round id).
 4. ``benchmarking``: each benchmark suite, sampled with the new adapter and run in the
@@ -66,7 +68,8 @@ from crlhf.training.heartbeat import Heartbeat
 
 if TYPE_CHECKING:
     from crlhf.generation.generate import Generator
-    from crlhf.training.round import RoundResult
+    from crlhf.training.child_round import Launch
+    from crlhf.training.round import RoundResult, StepCallback
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +157,8 @@ class WorkerOptions:
     next_samples: NextSamples | None = None
     benchmarks: Benchmarks | None = None
     progress: bool = True
+    launch: Launch | None = None
+    """Train in a child ``accelerate launch`` process group (None: in this process)."""
 
 
 def rows_of_policy(rows: Sequence[ExportRow], version: str | None) -> list[ExportRow]:
@@ -255,7 +260,6 @@ class Worker:
 
     def _execute(self, claimed: TrainingRound, beat: Heartbeat, kept: list[Path]) -> RoundStatus:
         from crlhf.training.cli import next_version
-        from crlhf.training.round import run_round
 
         options = self.options
         beat.report("loading", detail="current adapter, settings and the server's export")
@@ -276,15 +280,13 @@ class Worker:
             else:
                 beat.report("saving", total, total, f"adapter version {version}")
 
-        result = run_round(
+        result = self._train(
             rows,
-            base_model=options.base_model,
-            out_root=options.out_dir,
             version=version,
             config=config,
             parent=parent,
             round_id=claimed.id,
-            progress=options.progress,
+            beat=beat,
             on_step=on_step,
         )
         kept.append(result.directory)
@@ -329,10 +331,55 @@ class Worker:
         logger.info("round %d succeeded: %s", claimed.id, message)
         return RoundStatus.SUCCEEDED
 
+    def _train(
+        self,
+        rows: Sequence[ExportRow],
+        *,
+        version: str,
+        config: PPOConfig,
+        parent: Path | None,
+        round_id: int,
+        beat: Heartbeat,
+        on_step: StepCallback,
+    ) -> RoundResult:
+        """The training stage: in this process, or in a child process group."""
+        from crlhf.training.round import RoundResult, run_round
+
+        options = self.options
+        if options.launch is None:
+            return run_round(
+                rows,
+                base_model=options.base_model,
+                out_root=options.out_dir,
+                version=version,
+                config=config,
+                parent=parent,
+                round_id=round_id,
+                progress=options.progress,
+                on_step=on_step,
+            )
+        from crlhf.training.adapters import read_manifest
+        from crlhf.training.child_round import train_in_child
+
+        beat.report("training", detail="starting accelerate launch")
+        trained = train_in_child(
+            options.launch,
+            rows,
+            base_model=options.base_model,
+            out_root=options.out_dir,
+            version=version,
+            config=config,
+            parent=parent,
+            round_id=round_id,
+            on_step=on_step,
+            check=beat.check,
+        )
+        return RoundResult(trained.version, trained.directory, read_manifest(trained.directory))
+
     def _generator(self, result: RoundResult, round_id: int, config: PPOConfig) -> Generator:
         from crlhf.generation.generate import GenerationSettings, Generator, load_model
         from crlhf.training.adapters import ADAPTER_DIR
-        from crlhf.training.round import pick_device
+        from crlhf.training.distributed import pick_device
 
         sampling = self.options.sampling
         model, tokenizer = load_model(

@@ -19,8 +19,10 @@ from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.cli import _ks
 from crlhf.evaluation.suites import SUITES
+from crlhf.training.child_round import Launch
 from crlhf.training.cli import _settings, add_ppo_options
 from crlhf.training.config import PPOConfig
+from crlhf.training.distributed import launched_world_size
 from crlhf.training.worker import (
     Benchmarks,
     NextSamples,
@@ -55,6 +57,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    launch = parser.add_argument_group(
+        "data-parallel training: each round's PPO in a child 'accelerate launch' (the rest "
+        "of the worker stays one process)"
+    )
+    launch.add_argument(
+        "--accelerate-config",
+        type=Path,
+        metavar="FILE",
+        help="accelerate config, e.g. docs/accelerate/multi_gpu.yaml",
+    )
+    launch.add_argument(
+        "--num-processes",
+        type=int,
+        metavar="N",
+        help="training processes (one per GPU); overrides the config file's num_processes",
+    )
+
     ppo = parser.add_argument_group(
         "PPO, as for train-round (a round's params override --config; --seed also seeds "
         "the sampling)"
@@ -85,6 +104,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> WorkerOptions:
+    if launched_world_size() > 1:
+        raise InvalidInput(
+            "crlhf worker runs as one process (under accelerate launch every process would "
+            "claim rounds); give it --num-processes or --accelerate-config to train each "
+            "round data-parallel in a child launch"
+        )
     for name in ("lease", "poll"):
         if not getattr(args, name) > 0:
             raise InvalidInput("must be positive", field=name)
@@ -114,6 +139,11 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
         if args.bench
         else None
     )
+    launch = (
+        Launch(config_file=args.accelerate_config, num_processes=args.num_processes)
+        if args.accelerate_config is not None or args.num_processes is not None
+        else None
+    )
     return WorkerOptions(
         worker_id=args.worker_id or f"{socket.gethostname()}:{os.getpid()}",
         base_model=args.base_model,
@@ -127,6 +157,7 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
         next_samples=next_samples,
         benchmarks=benchmarks,
         progress=not args.no_progress,
+        launch=launch,
     )
 
 

@@ -1,0 +1,172 @@
+"""``crlhf train-round`` on every rank of ``accelerate launch``: one round, N processes.
+
+Every rank runs this; they differ only in who talks to the outside world:
+
+- ``--data FILE``: every rank reads the file and layers the settings itself (they must
+  agree, so a rank that cannot read it fails them all); rank 0 names the new version.
+- ``--from-server`` / ``--round-id``: only rank 0 talks to the server. It creates or
+  takes the round, moves it to ``running``, reads the export, and broadcasts the triples,
+  the settings and the version name to the others; a failure there (a bad token, no
+  triple with enough votes) reaches every rank, and each exits 1 with one line.
+
+Then every rank trains its share (:func:`~crlhf.training.round.run_round` with the
+process group) and rank 0 alone writes the version and reports the round ``succeeded``,
+or ``failed`` with the reason when training fails on any rank.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from crlhf.client import CrlhfClient
+from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
+from crlhf.errors import CrlhfError, TrainingFailed
+from crlhf.jsonl import read_jsonl
+from crlhf.schemas import ExportRow, RoundStatus, RoundTransition, TrainingRoundIn
+from crlhf.training.cli import _settings, _train, next_version
+from crlhf.training.config import PPOConfig
+from crlhf.training.distributed import DataParallel, shut_down
+from crlhf.training.round import RoundResult, fetch_rows
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What rank 0 hands every rank before training: the same round for all."""
+
+    rows: list[ExportRow]
+    config: PPOConfig
+    version: str
+    round_id: int | None
+
+
+def train_launched(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
+    """Run the round of ``args`` on this rank; the same result on every rank."""
+    logger.info("rank %d of %d", parallel.rank, parallel.world_size)
+    try:
+        if args.data is not None:
+            return _offline(args, parallel)
+        return _online(args, parallel)
+    finally:
+        shut_down()
+
+
+def _offline(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
+    def load() -> tuple[PPOConfig, list[ExportRow]]:
+        return _settings(args, {}), read_jsonl(args.data, ExportRow)
+
+    config, rows = parallel.agree(load)
+    version = parallel.on_main(lambda: str(args.version or next_version(args.out_dir)))
+    return _train(args, rows, config, args.for_round, version=version, parallel=parallel)
+
+
+def _client_config(args: argparse.Namespace) -> ClientConfig:
+    return ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
+
+
+async def _begin(args: argparse.Namespace) -> Assignment:
+    """Rank 0: the round moved to ``running``, its settings and its triples."""
+    async with CrlhfClient.from_config(_client_config(args)) as client:
+        if args.round_id is not None:
+            training_round = await client.get_round(args.round_id)
+        else:
+            shown = {k: v for k, v in args.set if v is None or isinstance(v, int | float | str)}
+            training_round = await client.create_round(
+                TrainingRoundIn(params=shown, note="crlhf train-round (accelerate launch)")
+            )
+        config = _settings(args, dict(training_round.params))
+        await client.transition_round(
+            training_round.id, RoundTransition(status=RoundStatus.RUNNING)
+        )
+        try:
+            rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
+            version = args.version or next_version(args.out_dir)
+        except BaseException as exc:
+            await _report_failure(client, training_round.id, exc)
+            raise
+        return Assignment(rows, config, version, training_round.id)
+
+
+async def _report_failure(client: CrlhfClient, round_id: int, exc: BaseException) -> None:
+    reason = f"{type(exc).__name__}: {exc}"[:10_000]
+    try:
+        await client.transition_round(
+            round_id, RoundTransition(status=RoundStatus.FAILED, message=reason)
+        )
+    except CrlhfError as report_error:
+        logger.error("could not mark round %d failed: %s", round_id, report_error)
+
+
+async def _end(
+    args: argparse.Namespace, round_id: int, outcome: RoundResult | BaseException
+) -> None:
+    """Rank 0: the round ``succeeded`` with the version and metrics, or ``failed``."""
+    async with CrlhfClient.from_config(_client_config(args)) as client:
+        if isinstance(outcome, BaseException):
+            await _report_failure(client, round_id, outcome)
+            return
+        await client.transition_round(
+            round_id,
+            RoundTransition(
+                status=RoundStatus.SUCCEEDED,
+                adapter_version=outcome.version,
+                metrics=outcome.manifest.metrics,
+                message=f"saved to {outcome.directory} by {_ranks(outcome)} processes",
+            ),
+        )
+
+
+def _ranks(result: RoundResult) -> object:
+    return result.manifest.data.get("world_size", 1)
+
+
+def _online(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
+    assignment = parallel.on_main(lambda: asyncio.run(_begin(args)))
+    round_id = assignment.round_id
+    assert round_id is not None
+    with _stopped_by_signals(parallel.rank == 0):
+        try:
+            result = _train(
+                args,
+                assignment.rows,
+                assignment.config,
+                round_id,
+                version=assignment.version,
+                parallel=parallel,
+            )
+        except BaseException as exc:
+            if parallel.rank == 0:
+                asyncio.run(_end(args, round_id, exc))
+            raise
+    parallel.on_main(lambda: asyncio.run(_end(args, round_id, result)))
+    return result
+
+
+@contextmanager
+def _stopped_by_signals(active: bool) -> Iterator[None]:
+    """On rank 0, SIGTERM (the launcher stopping the ranks) or SIGINT becomes an error, so
+    that the round is reported ``failed``. It cannot interrupt a rank blocked in a
+    collective operation; then the round stays ``running`` (docs/training.md)."""
+    if not active:
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise TrainingFailed(f"rank 0 stopped by {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
