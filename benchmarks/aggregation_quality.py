@@ -49,21 +49,29 @@ from _aggregation import (
 )
 
 from crlhf.engine.config import EngineConfig
+from crlhf.engine.estimators import make_estimator
 from crlhf.engine.simulate import CrowdConfig, simulate_crowd
 from crlhf.engine.votes import IntArray, VoteSet
 
 #: Every registered estimator runs with its own defaults; the engine's default (estimator
-#: and options from EngineConfig) gets a row of its own, named like run_estimator names it.
+#: and options from EngineConfig) gets a row of its own, named like run_estimator names it,
+#: unless those options are the estimator's own defaults (then it is that row). Printed
+#: tables mark it with DEFAULT_MARK.
 DEFAULT = EngineConfig()
-DEFAULT_ROW = DEFAULT.estimator + (
-    f" {DEFAULT.estimator_options}" if DEFAULT.estimator_options else ""
+_DEFAULT_IS_REGISTRY_ROW = all(
+    getattr(make_estimator(DEFAULT.estimator), key) == value
+    for key, value in DEFAULT.estimator_options.items()
 )
+DEFAULT_ROW = DEFAULT.estimator + (
+    "" if _DEFAULT_IS_REGISTRY_ROW else f" {DEFAULT.estimator_options}"
+)
+DEFAULT_MARK = " (engine default)"
 
 
 def estimator_results(votes: VoteSet, line_sample: IntArray) -> list[Result]:
     """Each registered estimator with its defaults, then the engine's default configuration."""
     results = [run_estimator(name, votes, line_sample) for name in registry_names()]
-    if DEFAULT.estimator_options:
+    if not _DEFAULT_IS_REGISTRY_ROW:
         results.append(
             run_estimator(DEFAULT.estimator, votes, line_sample, **DEFAULT.estimator_options)
         )
@@ -79,7 +87,7 @@ def _row(name: str, scores: list[Scores]) -> list[str]:
         return math.nan if any(math.isnan(v) for v in values) else float(np.mean(values))
 
     return [
-        name,
+        name + (DEFAULT_MARK if name == DEFAULT_ROW else ""),
         fmt(mean("accuracy"), 4),
         fmt(mean("wrong_recall"), 4),
         fmt(mean("ece"), 4),

@@ -45,7 +45,7 @@ LAZY_SHARE = 0.2
 ESTIMATORS = {
     "majority (no weighting)": ("majority", {}),
     "one-coin Beta (reliability weighting)": ("beta", {}),
-    "two-coin EM (crlhf default)": ("em-two-coin", {"prior_strength": 1.0}),
+    "two-coin EM, m = 1": ("em-two-coin", {"prior_strength": 1.0}),
 }
 
 
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         after = float(np.mean([v[1] for v in values]))
         out.write(f"{name:40s} {before:11.4f} {after:13.4f} {after / before - 1:+8.1%}\n")
     baseline = float(np.mean([v[0] for v in rows["one-coin Beta (reliability weighting)"]]))
-    best_after = float(np.mean([v[1] for v in rows["two-coin EM (crlhf default)"]]))
+    best_after = float(np.mean([v[1] for v in rows["two-coin EM, m = 1"]]))
     beta_after = float(np.mean([v[1] for v in rows["one-coin Beta (reliability weighting)"]]))
     out.write(
         f"\nAutomatic actions vs reliability weighting alone (one-coin Beta): "

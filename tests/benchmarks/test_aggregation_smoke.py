@@ -39,6 +39,7 @@ def test_quality_quick() -> None:
     for setting in ("one-coin, overlap 3", "one-coin, overlap 5", "two-coin, overlap 3"):
         assert setting in out
     assert "| em-two-coin" in out
+    assert "(engine default)" in out  # the default's row is marked, whatever it is
     assert "| ck DawidSkene (gold)" in out
     assert "Tie rules:" in out
     assert "two-coin overlap 5:" in out  # the target check ran

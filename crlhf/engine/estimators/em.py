@@ -160,26 +160,34 @@ class EMOneCoin(_EMConfig, _EMFitted, Estimator):
     def fit(self, votes: VoteSet, *, line_sample: npt.ArrayLike | None = None) -> Self:
         check_votes(votes)
         state = _EMState(votes)
-        mat = state.matrix
-        n = mat.n_votes_per_annotator
-        a = self.nu * self.prior_strength
-
         q = state.initial_labels()
-        p0 = self._class_prior(state, q)
-        pos_q, neg_q = mat.annotator_sums(q)
-        p = (pos_q + mat.n_neg - neg_q + a) / (n + self.prior_strength)
+        p, p0 = self._m_step(state, q)
         counts = gold_counts(votes)
         has_gold = counts.n > 0
         p[has_gold] = beta_mean(counts.k, counts.n, self.nu, self.prior_strength)[has_gold]
+        return self._iterate(state, p, p0)
 
+    def _m_step(self, state: _EMState, q: FloatArray) -> tuple[FloatArray, float]:
+        """MAP rates and p0 given expected labels ``q``."""
+        mat = state.matrix
+        pos_q, neg_q = mat.annotator_sums(q)
+        a = self.nu * self.prior_strength
+        p = (pos_q + mat.n_neg - neg_q + a) / (mat.n_votes_per_annotator + self.prior_strength)
+        return p, self._class_prior(state, q)
+
+    def _iterate(self, state: _EMState, p: FloatArray, p0: float) -> Self:
+        """EM from rates ``p`` and prior ``p0`` to convergence; sets the fitted attributes.
+
+        Shared with :class:`~crlhf.engine.estimators.em_auto.EMAuto`, which starts it from
+        the two-coin fit's labels instead of the majority vote.
+        """
+        mat = state.matrix
         change = math.inf
         self.n_iter_ = 0
         while self.n_iter_ < self.max_iter and change > self.tol:
             w = np.log(p) - np.log1p(-p)
             q = state.expected_labels(w, -w, _logit(p0))
-            pos_q, neg_q = mat.annotator_sums(q)
-            new_p = (pos_q + mat.n_neg - neg_q + a) / (n + self.prior_strength)
-            new_p0 = self._class_prior(state, q)
+            new_p, new_p0 = self._m_step(state, q)
             change = max(float(np.abs(new_p - p).max(initial=0.0)), abs(new_p0 - p0))
             p, p0 = new_p, new_p0
             self.n_iter_ += 1
@@ -222,22 +230,22 @@ class EMTwoCoin(_EMConfig, _EMFitted, TwoCoinEstimator):
 
     def fit(self, votes: VoteSet, *, line_sample: npt.ArrayLike | None = None) -> Self:
         check_votes(votes)
-        state = _EMState(votes)
-        mat = state.matrix
-        n = mat.n_votes_per_annotator
-        m = self.prior_strength
-        a = self.nu * m
+        return self._fit_state(votes, _EMState(votes))
 
-        def m_step(q: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _fit_state(self, votes: VoteSet, state: _EMState) -> Self:
+        """:meth:`fit` on a prepared state (shared with :class:`EMAuto`, which reuses it)."""
+        mat = state.matrix
+        m = self.prior_strength
+
+        def m_step(q: FloatArray) -> tuple[FloatArray, FloatArray, float]:
             pos_q, neg_q = mat.annotator_sums(q)
             mass_correct = pos_q + neg_q
+            a = self.nu * m
             sens = (pos_q + a) / (mass_correct + m)
-            spec = (mat.n_neg - neg_q + a) / (n - mass_correct + m)
-            return sens, spec
+            spec = (mat.n_neg - neg_q + a) / (mat.n_votes_per_annotator - mass_correct + m)
+            return sens, spec, self._class_prior(state, q)
 
-        q = state.initial_labels()
-        p0 = self._class_prior(state, q)
-        sens, spec = m_step(q)
+        sens, spec, p0 = m_step(state.initial_labels())
         counts = gold_counts(votes)
         sens = np.where(counts.n_pos > 0, beta_mean(counts.k_pos, counts.n_pos, self.nu, m), sens)
         spec = np.where(counts.n_neg > 0, beta_mean(counts.k_neg, counts.n_neg, self.nu, m), spec)
@@ -247,8 +255,7 @@ class EMTwoCoin(_EMConfig, _EMFitted, TwoCoinEstimator):
         while self.n_iter_ < self.max_iter and change > self.tol:
             pos_w, neg_w = _two_coin_weights(sens, spec)
             q = state.expected_labels(pos_w, neg_w, _logit(p0))
-            new_sens, new_spec = m_step(q)
-            new_p0 = self._class_prior(state, q)
+            new_sens, new_spec, new_p0 = m_step(q)
             change = max(
                 float(np.abs(new_sens - sens).max(initial=0.0)),
                 float(np.abs(new_spec - spec).max(initial=0.0)),

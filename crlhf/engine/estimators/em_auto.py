@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from crlhf.engine.estimators.base import TwoCoinEstimator, check_votes
 from crlhf.engine.estimators.design import VoteMatrix
-from crlhf.engine.estimators.em import EMOneCoin, EMTwoCoin, _EMConfig, _EMFitted
+from crlhf.engine.estimators.em import EMOneCoin, EMTwoCoin, _EMConfig, _EMFitted, _EMState
 from crlhf.engine.votes import FloatArray, VoteSet
 
 
@@ -43,7 +43,7 @@ class _AutoFitted:
 
 @dataclass
 class EMAuto(_EMConfig, _EMFitted, _AutoFitted, TwoCoinEstimator):
-    """Fit one-coin and two-coin Dawid–Skene EM; keep the one with the lower AIC.
+    """Dawid–Skene EM that picks its crowd model, one coin or two, by AIC.
 
         AIC = 2·k − 2·log L,   k = (1 or 2) · annotators with votes + 1 (p0)
 
@@ -55,15 +55,30 @@ class EMAuto(_EMConfig, _EMFitted, _AutoFitted, TwoCoinEstimator):
     chose the right shape on every simulated crowd measured and two-coin on all four real
     ones; BIC's heavier penalty picked one-coin on ``product`` and lost 3 points.
 
+    How, at little more than the cost of one fit (about 13 % more than :class:`EMTwoCoin`
+    on a two-coin crowd of 1M votes; about 1.6× on a one-coin crowd, where the one-coin EM
+    also runs): the two-coin EM runs first; one one-coin M-step from its final labels
+    (honeypots clamped) gives one-coin rates whose log-likelihood is at most the one-coin
+    maximum, so their AIC bounds the one-coin AIC from above. Only if that bound already
+    beats the two-coin AIC is the one-coin EM run to convergence, warm-started there. The
+    bound can only err toward two-coin, the general model and the safe side (one-coin EM
+    collapses on two-coin crowds; two-coin EM loses at most 0.05 points on one-coin ones).
+    Measured, it made the same choice as two full fits on all 24 simulated and 4 real
+    crowds of the benchmark: on two-coin crowds it is loose by 4–3,400 AIC points but
+    two-coin wins by 860–10,700. All fits share one vote matrix.
+
     The fitted attributes are the chosen model's; a one-coin choice is exposed in the
     two-coin shape (sensitivity = specificity = reliability), so the incremental path and
-    the server read both the same way.
+    the server read both the same way. ``aic_one_coin_`` is the bound when two-coin is kept.
 
     Example:
         >>> from crlhf.engine.simulate import CrowdConfig, simulate_crowd
         >>> crowd = simulate_crowd(CrowdConfig(n_samples=300, two_coin=True, seed=0))
         >>> EMAuto().fit(crowd.votes).model_
         'two-coin'
+        >>> crowd = simulate_crowd(CrowdConfig(n_samples=300, two_coin=False, seed=0))
+        >>> EMAuto().fit(crowd.votes).model_
+        'one-coin'
     """
 
     prior_strength: float = 1.0
@@ -72,29 +87,40 @@ class EMAuto(_EMConfig, _EMFitted, _AutoFitted, TwoCoinEstimator):
     def fit(self, votes: VoteSet, *, line_sample: npt.ArrayLike | None = None) -> Self:
         check_votes(votes)
         shared: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(_EMConfig)}
-        one = EMOneCoin(**shared).fit(votes)
-        two = EMTwoCoin(**shared).fit(votes)
-        matrix = VoteMatrix.from_votes(votes)
+        state = _EMState(votes)
+        matrix = state.matrix
+        two = EMTwoCoin(**shared)._fit_state(votes, state)
         active = int(np.count_nonzero(matrix.n_votes_per_annotator))
         free_p0 = 0 if self.prior is not None else 1
-        self.aic_one_coin_ = 2 * (active + free_p0) - 2 * log_likelihood(
-            votes, matrix, one.reliability_, one.reliability_, one.class_prior_
-        )
         self.aic_two_coin_ = 2 * (2 * active + free_p0) - 2 * log_likelihood(
             votes, matrix, two.sensitivity_, two.specificity_, two.class_prior_
         )
+
+        def aic_one(p: FloatArray, p0: float) -> float:
+            return 2 * (active + free_p0) - 2 * log_likelihood(votes, matrix, p, p, p0)
+
+        # One one-coin M-step from the two-coin fit's labels (honeypots clamped).
+        q = two.posterior_.copy()
+        q[state.gold_index] = state.gold_value
+        one = EMOneCoin(**shared)
+        p, p0 = one._m_step(state, q)
+        self.aic_one_coin_ = aic_one(p, p0)
         if self.aic_one_coin_ < self.aic_two_coin_:
+            one._iterate(state, p, p0)
+            self.aic_one_coin_ = aic_one(one.reliability_, one.class_prior_)
             self.model_ = "one-coin"
             self.sensitivity_ = one.reliability_.copy()
             self.specificity_ = one.reliability_.copy()
-            chosen: EMOneCoin | EMTwoCoin = one
+            self.reliability_ = one.reliability_
+            self.posterior_ = one.posterior_
+            self.class_prior_ = one.class_prior_
+            self.n_iter_ = two.n_iter_ + one.n_iter_
         else:
             self.model_ = "two-coin"
             self.sensitivity_ = two.sensitivity_
             self.specificity_ = two.specificity_
-            chosen = two
-        self.reliability_ = chosen.reliability_
-        self.posterior_ = chosen.posterior_
-        self.class_prior_ = chosen.class_prior_
-        self.n_iter_ = chosen.n_iter_
+            self.reliability_ = two.reliability_
+            self.posterior_ = two.posterior_
+            self.class_prior_ = two.class_prior_
+            self.n_iter_ = two.n_iter_
         return self
