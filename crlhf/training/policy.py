@@ -89,11 +89,35 @@ class PolicyWithValue(nn.Module):
 
     def forward(self, batch: PPOBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(log π_θ(y_t | x, y_<t), V(x, y_<t), entropy of π_θ), each (B, R)."""
+        logprobs, values, entropy, _ = self._forward(batch, reference_kl=False)
+        return logprobs, values, entropy
+
+    def forward_with_kl(
+        self, batch: PPOBatch
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`forward` plus KL(π_θ ‖ π_ref) at every response position, exact over the
+        vocabulary and differentiable in θ (the reference pass runs without gradient).
+
+        Why: a penalty on sampled tokens only sees probability mass move once a moved-to
+        token is sampled; this one pushes back on every token at every position at once.
+        """
+        logprobs, values, entropy, kl = self._forward(batch, reference_kl=True)
+        assert kl is not None
+        return logprobs, values, entropy, kl
+
+    def _forward(
+        self, batch: PPOBatch, *, reference_kl: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
         logits, states = self._run(batch, hidden=True)
         assert states is not None
         logprobs, entropy = self._gather(logits, batch.response_ids)
         values = self.value_head(states.to(self.value_head.weight.dtype)).squeeze(-1)
-        return logprobs, values, entropy
+        kl = None
+        if reference_kl:
+            with torch.no_grad(), self.model.disable_adapter():
+                ref_logits, _ = self._run(batch, hidden=False)
+            kl = exact_kl(logits, ref_logits)
+        return logprobs, values, entropy, kl
 
     @torch.no_grad()
     def kl_to_reference(self, batch: PPOBatch) -> torch.Tensor:
@@ -109,9 +133,7 @@ class PolicyWithValue(nn.Module):
         logits, _ = self._run(batch, hidden=False)
         with self.model.disable_adapter():
             ref_logits, _ = self._run(batch, hidden=False)
-        logp = torch.log_softmax(logits, dim=-1)
-        ref_logp = torch.log_softmax(ref_logits, dim=-1)
-        return (logp.exp() * (logp - ref_logp)).sum(-1).clamp(min=0.0)
+        return exact_kl(logits, ref_logits).clamp(min=0.0)
 
     @torch.no_grad()
     def reference_logprobs(self, batch: PPOBatch) -> torch.Tensor:
@@ -120,6 +142,13 @@ class PolicyWithValue(nn.Module):
             logits, _ = self._run(batch, hidden=False)
         logprobs, _ = self._gather(logits, batch.response_ids)
         return logprobs
+
+
+def exact_kl(logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Tensor:
+    """Σ_v π(v) (log π(v) − log π_ref(v)) over the last axis, from both sets of logits."""
+    logp = torch.log_softmax(logits, dim=-1)
+    ref_logp = torch.log_softmax(ref_logits, dim=-1)
+    return (logp.exp() * (logp - ref_logp)).sum(-1)
 
 
 def load_base(base_model: str | Path, device: torch.device) -> tuple[Any, Any]:

@@ -25,9 +25,15 @@ For a batch of B responses y (tokens y_1 … y_T after query x) with crowd score
        L_pg = E_t max(−A_t ρ_t, −A_t clip(ρ_t, 1 − ε, 1 + ε))
        V_clip = clip(V_θ(t), V_old(t) − ε_v, V_old(t) + ε_v)
        L_vf = ½ E_t max((V_θ(t) − R_t)², (V_clip − R_t)²)
-       L = L_pg + c_vf · L_vf
+       L_kl = E_t Σ_v π_θ(v) (log π_θ(v) − log π_ref(v))          (exact, every token v)
+       L = L_pg + c_vf · L_vf + β_loss · L_kl
 
-   where E_t is the mean over unmasked response tokens of the minibatch.
+   where E_t is the mean over unmasked response tokens of the minibatch. L_kl is the
+   trust region the reward's KL term cannot be: that term reaches a token only through the
+   sampled ones, so probability mass can drift to tokens nobody sampled (on the testbed a
+   round moved P(":" | "count = 0") from ~0 to most of the mass, breaking every program,
+   while the sampled-token KL looked small until it exploded); the exact term's gradient
+   pushes back on every token at every position at once.
 
 Under ``accelerate launch`` each rank computes its slice of every batch and minibatch
 (:mod:`crlhf.training.distributed`): the means above divide by the token count over all
@@ -164,6 +170,7 @@ STEP_STATISTICS = (
     "clip_frac",
     "value_clip_frac",
     "entropy",
+    "kl_loss",
 )
 """What every minibatch update reports (summed over the ranks, in this order)."""
 
@@ -257,7 +264,11 @@ class PPOTrainer:
         loss = None
         stats = dict.fromkeys(STEP_STATISTICS, 0.0)
         if mini.size:
-            logprobs, values, entropy = self.policy(mini)
+            kl_to_ref = None
+            if self.config.kl_loss_coef > 0:
+                logprobs, values, entropy, kl_to_ref = self.policy.forward_with_kl(mini)
+            else:
+                logprobs, values, entropy = self.policy(mini)
             own = own.to(mask.device)
             loss, stats = ppo_losses(
                 logprobs,
@@ -271,6 +282,11 @@ class PPOTrainer:
                 count=count,
             )
             stats["entropy"] = float(masked_mean(entropy.detach(), mini.response_mask, count))
+            stats["kl_loss"] = 0.0
+            if kl_to_ref is not None:
+                kl_loss = masked_mean(kl_to_ref, mini.response_mask, count)
+                loss = loss + self.config.kl_loss_coef * kl_loss
+                stats["kl_loss"] = float(kl_loss.detach())
         local_loss = float(loss.detach()) if loss is not None else 0.0
         total, *summed = self.parallel.sum_floats(
             [local_loss, *(stats[k] for k in STEP_STATISTICS)]
@@ -324,7 +340,11 @@ class PPOTrainer:
         # forward passes included.
         metrics["tokens_per_second"] = (
             float(batch.attention_mask.sum())
-            * (2 + config.ppo_epochs + config.value_warmup_steps)
+            * (
+                2
+                + config.ppo_epochs * (2 if config.kl_loss_coef > 0 else 1)
+                + config.value_warmup_steps
+            )
             / max(elapsed, 1e-9)
         )
         logger.debug("PPO step: %s", metrics)
