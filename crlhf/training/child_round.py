@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -48,6 +49,13 @@ STOP_GRACE_S = 40.0
 
 POLL_S = 0.5
 """How often the worker checks for a cancel while the child trains."""
+
+_SUMMARY_FRAME = re.compile(r"=+")
+"""A line that opens or closes torchrun's failure summary (a table, no rank's own words)."""
+_LAUNCHER_LOG = re.compile(r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ ")
+"""The prefix of torchrun's own log lines (glog style)."""
+_RANK_FAILED = re.compile(r"failed \(exitcode: (-?\d+)\) local_rank: (\d+)")
+"""torchrun's log line naming the first rank that failed and its exit code."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,8 @@ class TrainingChild:
         self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.stderr_tail: deque[str] = deque(maxlen=20)
         self.process: subprocess.Popen[str] | None = None
-        self.threads: list[threading.Thread] = []
+        self.readers: list[tuple[IO[str], threading.Thread]] = []
+        """The child's stdout and stderr, each with the thread that reads it."""
 
     def __enter__(self) -> TrainingChild:
         self.process = subprocess.Popen(
@@ -151,19 +160,34 @@ class TrainingChild:
             start_new_session=True,  # its own process group: stopped as one
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        assert self.process.stdout is not None and self.process.stderr is not None
-        self.threads = [
-            threading.Thread(target=self._read_events, args=(self.process.stdout,), daemon=True),
-            threading.Thread(target=self._pass_stderr, args=(self.process.stderr,), daemon=True),
-        ]
-        for thread in self.threads:
-            thread.start()
+        try:
+            assert self.process.stdout is not None and self.process.stderr is not None
+            for stream, read in (
+                (self.process.stdout, self._read_events),
+                (self.process.stderr, self._pass_stderr),
+            ):
+                thread = threading.Thread(target=read, args=(stream,), daemon=True)
+                self.readers.append((stream, thread))
+                thread.start()
+        except BaseException:  # a signal's exception, say: ``with`` would not call __exit__
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-        for thread in self.threads:
-            thread.join(timeout=5.0)
+        try:
+            self.stop()
+        finally:
+            for _, thread in self.readers:
+                if thread.ident is not None:
+                    thread.join(timeout=5.0)
+            # Not a pipe a straggler still holds open: closing a stream another thread is
+            # reading would wait for that read.
+            busy = [stream for stream, thread in self.readers if thread.is_alive()]
+            pipes = (self.process.stdout, self.process.stderr) if self.process else ()
+            for pipe in pipes:
+                if pipe is not None and all(pipe is not stream for stream in busy):
+                    pipe.close()
 
     def _read_events(self, stream: IO[str]) -> None:
         for line in stream:
@@ -179,10 +203,24 @@ class TrainingChild:
         self.events.put(None)  # end of stdout: the child is gone or going
 
     def _pass_stderr(self, stream: IO[str]) -> None:
+        in_summary = False  # torchrun's failure summary: kept out of the tail
         for line in stream:
-            self.stderr_tail.append(line.rstrip())
+            text = line.rstrip()
+            if _SUMMARY_FRAME.fullmatch(text):
+                in_summary = not in_summary
+            elif not in_summary:
+                self.stderr_tail.append(text)
             sys.stderr.write(line)  # the child's log belongs in the worker's log
             sys.stderr.flush()
+
+    def _last_words(self) -> str:
+        """Why the child failed, from its stderr: the rank torchrun saw fail first, and the
+        last line a rank wrote itself (``""`` when there is neither)."""
+        lines = [line.strip() for line in self.stderr_tail if line.strip()]
+        failed = next((m for line in reversed(lines) if (m := _RANK_FAILED.search(line))), None)
+        own = next((line for line in reversed(lines) if not _LAUNCHER_LOG.match(line)), None)
+        words = [f"local rank {failed[2]} exited with code {failed[1]}"] if failed else []
+        return "".join(f": {part}" for part in (*words, *([own] if own else [])))
 
     def follow(self, on_step: StepReport, check: Callable[[], None]) -> dict[str, Any]:
         """Forward progress until the child ends; its ``done`` event, or its error."""
@@ -208,10 +246,8 @@ class TrainingChild:
             return done
         if error is not None:
             raise rebuild(str(error["code"]), str(error["message"]), error.get("field"))
-        last = next((line for line in reversed(self.stderr_tail) if line.strip()), "")
         raise TrainingFailed(
-            f"accelerate launch exited with status {status} without a result"
-            + (f": {last}" if last else "")
+            f"accelerate launch exited with status {status} without a result" + self._last_words()
         )
 
     def stop(self) -> None:

@@ -27,7 +27,13 @@ from crlhf.client import CrlhfClient
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import CrlhfError, InvalidFile
 from crlhf.jsonl import read_jsonl
-from crlhf.schemas import ExportRow, RoundStatus, RoundTransition, TrainingRoundIn
+from crlhf.schemas import (
+    ExportRow,
+    RoundStatus,
+    RoundTransition,
+    TrainingRound,
+    TrainingRoundIn,
+)
 from crlhf.training.config import PPOConfig, make_config
 from crlhf.training.distributed import DataParallel, from_launcher, portable
 from crlhf.training.round import RoundResult, StepCallback, fetch_rows, run_round
@@ -117,44 +123,61 @@ def _train(
     )
 
 
+def _client_config(args: argparse.Namespace) -> ClientConfig:
+    return ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
+
+
+async def _open_round(
+    client: CrlhfClient, args: argparse.Namespace, note: str
+) -> tuple[TrainingRound, PPOConfig]:
+    """The requested (``--round-id``) or a new round, moved to ``running``, and its
+    settings."""
+    if args.round_id is not None:
+        training_round = await client.get_round(args.round_id)
+    else:
+        shown = {k: v for k, v in args.set if v is None or isinstance(v, int | float | str)}
+        training_round = await client.create_round(TrainingRoundIn(params=shown, note=note))
+    config = _settings(args, dict(training_round.params))
+    await client.transition_round(training_round.id, RoundTransition(status=RoundStatus.RUNNING))
+    return training_round, config
+
+
+async def _report_failure(client: CrlhfClient, round_id: int, exc: BaseException) -> None:
+    """Mark the round ``failed`` with ``exc`` as the reason (logged if that fails too)."""
+    reason = f"{type(exc).__name__}: {exc}"[:10_000]
+    try:
+        await client.transition_round(
+            round_id, RoundTransition(status=RoundStatus.FAILED, message=reason)
+        )
+    except CrlhfError as report_error:
+        logger.error("could not mark round %d failed: %s", round_id, report_error)
+
+
+async def _report_success(
+    client: CrlhfClient, round_id: int, result: RoundResult, message: str
+) -> None:
+    await client.transition_round(
+        round_id,
+        RoundTransition(
+            status=RoundStatus.SUCCEEDED,
+            adapter_version=result.version,
+            metrics=result.manifest.metrics,
+            message=message,
+        ),
+    )
+
+
 async def _online(args: argparse.Namespace) -> RoundResult:
     """Register the round with the server around the training; a failure marks it failed."""
-    client_config = ClientConfig.load(
-        args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN)
-    )
-    async with CrlhfClient.from_config(client_config) as client:
-        if args.round_id is not None:
-            training_round = await client.get_round(args.round_id)
-        else:
-            shown = {k: v for k, v in args.set if v is None or isinstance(v, int | float | str)}
-            training_round = await client.create_round(
-                TrainingRoundIn(params=shown, note="crlhf train-round")
-            )
-        config = _settings(args, dict(training_round.params))
-        await client.transition_round(
-            training_round.id, RoundTransition(status=RoundStatus.RUNNING)
-        )
+    async with CrlhfClient.from_config(_client_config(args)) as client:
+        training_round, config = await _open_round(client, args, "crlhf train-round")
         try:
             rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
             result = _train(args, rows, config, training_round.id)
         except BaseException as exc:
-            reason = f"{type(exc).__name__}: {exc}"[:10_000]
-            try:
-                await client.transition_round(
-                    training_round.id, RoundTransition(status=RoundStatus.FAILED, message=reason)
-                )
-            except CrlhfError as report_error:
-                logger.error("could not mark round %d failed: %s", training_round.id, report_error)
+            await _report_failure(client, training_round.id, exc)
             raise
-        await client.transition_round(
-            training_round.id,
-            RoundTransition(
-                status=RoundStatus.SUCCEEDED,
-                adapter_version=result.version,
-                metrics=result.manifest.metrics,
-                message=f"saved to {result.directory}",
-            ),
-        )
+        await _report_success(client, training_round.id, result, f"saved to {result.directory}")
         return result
 
 

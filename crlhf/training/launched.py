@@ -26,11 +26,18 @@ from dataclasses import dataclass
 from types import FrameType
 
 from crlhf.client import CrlhfClient
-from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
-from crlhf.errors import CrlhfError, TrainingFailed
+from crlhf.errors import TrainingFailed
 from crlhf.jsonl import read_jsonl
-from crlhf.schemas import ExportRow, RoundStatus, RoundTransition, TrainingRoundIn
-from crlhf.training.cli import _settings, _train, next_version
+from crlhf.schemas import ExportRow
+from crlhf.training.cli import (
+    _client_config,
+    _open_round,
+    _report_failure,
+    _report_success,
+    _settings,
+    _train,
+    next_version,
+)
 from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, shut_down
 from crlhf.training.round import RoundResult, fetch_rows
@@ -68,24 +75,11 @@ def _offline(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
     return _train(args, rows, config, args.for_round, version=version, parallel=parallel)
 
 
-def _client_config(args: argparse.Namespace) -> ClientConfig:
-    return ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
-
-
 async def _begin(args: argparse.Namespace) -> Assignment:
     """Rank 0: the round moved to ``running``, its settings and its triples."""
     async with CrlhfClient.from_config(_client_config(args)) as client:
-        if args.round_id is not None:
-            training_round = await client.get_round(args.round_id)
-        else:
-            shown = {k: v for k, v in args.set if v is None or isinstance(v, int | float | str)}
-            training_round = await client.create_round(
-                TrainingRoundIn(params=shown, note="crlhf train-round (accelerate launch)")
-            )
-        config = _settings(args, dict(training_round.params))
-        await client.transition_round(
-            training_round.id, RoundTransition(status=RoundStatus.RUNNING)
-        )
+        note = "crlhf train-round (accelerate launch)"
+        training_round, config = await _open_round(client, args, note)
         try:
             rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
             version = args.version or next_version(args.out_dir)
@@ -93,16 +87,6 @@ async def _begin(args: argparse.Namespace) -> Assignment:
             await _report_failure(client, training_round.id, exc)
             raise
         return Assignment(rows, config, version, training_round.id)
-
-
-async def _report_failure(client: CrlhfClient, round_id: int, exc: BaseException) -> None:
-    reason = f"{type(exc).__name__}: {exc}"[:10_000]
-    try:
-        await client.transition_round(
-            round_id, RoundTransition(status=RoundStatus.FAILED, message=reason)
-        )
-    except CrlhfError as report_error:
-        logger.error("could not mark round %d failed: %s", round_id, report_error)
 
 
 async def _end(
@@ -113,15 +97,8 @@ async def _end(
         if isinstance(outcome, BaseException):
             await _report_failure(client, round_id, outcome)
             return
-        await client.transition_round(
-            round_id,
-            RoundTransition(
-                status=RoundStatus.SUCCEEDED,
-                adapter_version=outcome.version,
-                metrics=outcome.manifest.metrics,
-                message=f"saved to {outcome.directory} by {_ranks(outcome)} processes",
-            ),
-        )
+        message = f"saved to {outcome.directory} by {_ranks(outcome)} processes"
+        await _report_success(client, round_id, outcome, message)
 
 
 def _ranks(result: RoundResult) -> object:

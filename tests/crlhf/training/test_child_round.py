@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from crlhf.errors import EmptyDataset, InvalidInput, RoundCancelled, TrainingFailed
+from crlhf.training import child_round
 from crlhf.training.child_round import Launch, TrainingChild
 
 REPO = Path(__file__).resolve().parents[3]
@@ -64,6 +66,9 @@ def test_progress_is_forwarded_and_the_result_returned() -> None:
     assert steps == [(0, 2), (1, 2), (2, 2)]
     assert (done["version"], done["directory"]) == ("v0003", "out/v0003")
     assert running.stderr_tail[-1] == "log"
+    assert running.process is not None  # and its pipes are not left to the collector
+    assert running.process.stdout is not None and running.process.stdout.closed
+    assert running.process.stderr is not None and running.process.stderr.closed
 
 
 def test_a_failing_child_raises_its_own_typed_error() -> None:
@@ -88,6 +93,89 @@ def test_a_failing_child_raises_its_own_typed_error() -> None:
         "accelerate launch exited with status 1 without a result: "
         "ImportError: no module named accelerate"
     )
+
+
+# What torchrun writes to stderr when a rank exits 3 after printing "boom" (torch 2.x).
+TORCHRUN_FAILURE = """boom
+E1203 08:07:48.336000 16359 torch/distributed/elastic/multiprocessing/api.py:1002] failed \
+(exitcode: 3) local_rank: 0 (pid: 16364) of binary: /usr/bin/python
+
+============================================================
+crash.py FAILED
+------------------------------------------------------------
+Failures:
+[1]:
+  time      : 2026-12-03_08:07:48
+  host      : localhost
+  rank      : 1 (local_rank: 1)
+  exitcode  : 3 (pid: 16365)
+  error_file: <N/A>
+  traceback : To enable traceback see: https://pytorch.org/docs/stable/elastic/errors.html
+------------------------------------------------------------
+Root Cause (first observed failure):
+[0]:
+  time      : 2026-12-03_08:07:48
+  host      : localhost
+  rank      : 0 (local_rank: 0)
+  exitcode  : 3 (pid: 16364)
+  error_file: <N/A>
+  traceback : To enable traceback see: https://pytorch.org/docs/stable/elastic/errors.html
+============================================================
+"""
+
+CRASH_MESSAGE = (
+    "accelerate launch exited with status 1 without a result: local rank 0 exited with code 3: boom"
+)
+
+
+def test_a_child_that_dies_without_an_error_event_is_named_by_its_rank_not_the_summary() -> None:
+    """torchrun ends a failed launch with a framed table; its last line (a row of '=')
+    said nothing, and the table alone is longer than the tail kept."""
+    crash = script(f"""
+        sys.stderr.write({TORCHRUN_FAILURE!r})
+        sys.exit(1)
+    """)
+    with TrainingChild(crash) as running, pytest.raises(TrainingFailed) as caught:
+        running.follow(lambda d, t: None, lambda: None)
+    assert str(caught.value) == CRASH_MESSAGE
+
+
+@pytest.mark.slow
+def test_a_real_launch_that_dies_without_an_error_event(tmp_path: Path) -> None:
+    crash = tmp_path / "crash.py"
+    crash.write_text('import os, sys\nprint("boom", file=sys.stderr)\nos._exit(3)\n')
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--quiet"]
+    command += ["--config_file", str(REPO / "docs" / "accelerate" / "multi_gpu.yaml")]
+    command += ["--num_processes", "1", str(crash)]
+    with TrainingChild(command) as running, pytest.raises(TrainingFailed) as caught:
+        running.follow(lambda d, t: None, lambda: None)
+    assert str(caught.value) == CRASH_MESSAGE
+
+
+def test_a_child_is_stopped_when_starting_its_readers_is_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal's exception inside ``__enter__`` (``with`` calls no ``__exit__`` then)."""
+    pid_file = tmp_path / "child.pid"
+    child = script(f"""
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        time.sleep(60)
+    """)
+
+    class Interrupted(threading.Thread):
+        def start(self) -> None:
+            deadline = time.monotonic() + 10
+            while not pid_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            raise KeyboardInterrupt
+
+    running = TrainingChild(child)
+    with monkeypatch.context() as patch:
+        patch.setattr(child_round.threading, "Thread", Interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            running.__enter__()
+    assert running.process is not None and running.process.poll() is not None
+    assert not alive(int(pid_file.read_text()))
 
 
 def test_a_cancel_ends_the_childs_whole_process_group(tmp_path: Path) -> None:
