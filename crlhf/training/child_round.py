@@ -41,6 +41,7 @@ from crlhf.schemas import ExportRow
 from crlhf.training.adapters import read_manifest
 from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import rebuild
+from crlhf.training.round import RoundResult
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +87,6 @@ class Launch:
         return [*command, "-m", "crlhf", "train-round", *train_round_args]
 
 
-@dataclass(frozen=True)
-class ChildResult:
-    version: str
-    directory: Path
-
-
 StepReport = Callable[[int, int], None]
 """``(steps done, steps in all)``, as :data:`crlhf.training.round.StepCallback`."""
 
@@ -108,8 +103,8 @@ def train_in_child(
     round_id: int,
     on_step: StepReport,
     check: Callable[[], None],
-) -> ChildResult:
-    """Train the round in a child process group; the new version's directory.
+) -> RoundResult:
+    """Train the round in a child process group; the new version, read back from disk.
 
     ``check()`` runs every :data:`POLL_S` and stops the child by raising (a cancel).
     Raises the child's typed error if it fails.
@@ -130,9 +125,9 @@ def train_in_child(
         with TrainingChild(command) as child:
             done = child.follow(on_step, check)
         directory = Path(done["directory"])
-        read_manifest(directory)  # it is there and whole
+        result = RoundResult(str(done["version"]), directory, read_manifest(directory))
         succeeded = True
-        return ChildResult(version=str(done["version"]), directory=directory)
+        return result
     finally:
         if not succeeded:
             _remove_if_ours(out_root / version, round_id)

@@ -20,10 +20,8 @@ import argparse
 import asyncio
 import logging
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
-from types import FrameType
 
 from crlhf.client import CrlhfClient
 from crlhf.errors import TrainingFailed
@@ -41,6 +39,7 @@ from crlhf.training.cli import (
 from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, shut_down
 from crlhf.training.round import RoundResult, fetch_rows
+from crlhf.training.signals import raise_on_signals
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class Assignment:
     rows: list[ExportRow]
     config: PPOConfig
     version: str
-    round_id: int | None
+    round_id: int
 
 
 def train_launched(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
@@ -105,11 +104,17 @@ def _ranks(result: RoundResult) -> object:
     return result.manifest.data.get("world_size", 1)
 
 
+def _rank_0_stopped(signum: int) -> TrainingFailed:
+    return TrainingFailed(f"rank 0 stopped by {signal.Signals(signum).name}")
+
+
 def _online(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
     assignment = parallel.on_main(lambda: asyncio.run(_begin(args)))
     round_id = assignment.round_id
-    assert round_id is not None
-    with _stopped_by_signals(parallel.rank == 0):
+    # Rank 0 reports the round, so a SIGTERM (the launcher stopping the ranks) or SIGINT
+    # becomes an error there. It cannot interrupt a rank blocked in a collective
+    # operation; then the round stays running (docs/training.md).
+    with raise_on_signals(_rank_0_stopped) if parallel.rank == 0 else nullcontext():
         try:
             result = _train(
                 args,
@@ -125,25 +130,3 @@ def _online(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
             raise
     parallel.on_main(lambda: asyncio.run(_end(args, round_id, result)))
     return result
-
-
-@contextmanager
-def _stopped_by_signals(active: bool) -> Iterator[None]:
-    """On rank 0, SIGTERM (the launcher stopping the ranks) or SIGINT becomes an error, so
-    that the round is reported ``failed``. It cannot interrupt a rank blocked in a
-    collective operation; then the round stays ``running`` (docs/training.md)."""
-    if not active:
-        yield
-        return
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        raise TrainingFailed(f"rank 0 stopped by {signal.Signals(signum).name}")
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -175,6 +175,17 @@ STEP_STATISTICS = (
 """What every minibatch update reports (summed over the ranks, in this order)."""
 
 
+def own_part(
+    batch: PPOBatch, rows: torch.Tensor, parallel: DataParallel
+) -> tuple[PPOBatch, torch.Tensor]:
+    """This rank's part of ``rows`` and the batch of those rows (``batch`` itself when
+    that is all of it, as in one process)."""
+    own = parallel.shard(rows)
+    if len(own) == batch.size and torch.equal(own, torch.arange(batch.size)):
+        return batch, own
+    return batch.select(own), own
+
+
 class PPOTrainer:
     """Runs PPO steps on one policy; the optimizer lives as long as the trainer (a round).
 
@@ -204,18 +215,10 @@ class PPOTrainer:
             )
         self.optimizer.step()
 
-    def _own(self, batch: PPOBatch, rows: torch.Tensor) -> tuple[PPOBatch, torch.Tensor]:
-        """This rank's part of ``rows`` and the batch of those rows (``batch`` itself when
-        that is all of it)."""
-        own = self.parallel.shard(rows)
-        if len(own) == batch.size and torch.equal(own, torch.arange(batch.size)):
-            return batch, own
-        return batch.select(own), own
-
     @torch.no_grad()
     def _old_policy(self, batch: PPOBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """log π_old, V_old and KL_t for the whole batch, each rank computing its rows."""
-        part, own = self._own(batch, torch.arange(batch.size))
+        part, own = own_part(batch, torch.arange(batch.size), self.parallel)
         mask = part.response_mask
         if part.size == 0:
             old_logprobs, old_values, kl = (torch.zeros_like(mask) for _ in range(3))
@@ -235,7 +238,7 @@ class PPOTrainer:
 
     def _warm_up_values(self, batch: PPOBatch, returns: torch.Tensor) -> float:
         """Value-loss-only updates on the whole batch; returns the last loss."""
-        part, own = self._own(batch, torch.arange(batch.size))
+        part, own = own_part(batch, torch.arange(batch.size), self.parallel)
         count = batch.response_mask.sum()
         loss_value = float("nan")
         for _ in range(self.config.value_warmup_steps):
@@ -260,7 +263,7 @@ class PPOTrainer:
         old_logprobs, old_values, advantages, returns = old
         mask = batch.response_mask
         count = mask[rows.to(mask.device)].sum()  # the whole minibatch's tokens
-        mini, own = self._own(batch, rows)
+        mini, own = own_part(batch, rows, self.parallel)
         loss = None
         stats = dict.fromkeys(STEP_STATISTICS, 0.0)
         if mini.size:
@@ -300,7 +303,7 @@ class PPOTrainer:
     def step(self, batch: PPOBatch) -> dict[str, float]:
         """One PPO step on ``batch`` (already on the policy's device); returns its metrics.
 
-        Every rank passes the whole batch; each computes its rows (see :meth:`_own`).
+        Every rank passes the whole batch; each computes its rows (see :func:`own_part`).
         """
         config = self.config
         started = time.perf_counter()

@@ -41,7 +41,7 @@ from crlhf.training.batch import PPOBatch, build_batch
 from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
-from crlhf.training.ppo import PPOTrainer
+from crlhf.training.ppo import PPOTrainer, own_part
 from crlhf.training.rollout import Rollout, select_rollouts
 
 logger = logging.getLogger(__name__)
@@ -106,14 +106,12 @@ def sampling_drift(
     parallel = parallel or SingleProcess()
     total, count = 0.0, 0.0
     for batch in batches:
-        own = parallel.shard(torch.arange(batch.size))
-        if parallel.world_size > 1:
-            if not len(own):
-                continue
-            batch = batch.select(own)  # noqa: PLW2901 - this rank's rows of the batch
-        logprobs, _, _ = policy(batch)
-        total += float(((logprobs - batch.sample_logprobs).abs() * batch.response_mask).sum())
-        count += float(batch.response_mask.sum())
+        part, _ = own_part(batch, torch.arange(batch.size), parallel)
+        if part.size == 0:
+            continue
+        logprobs, _, _ = policy(part)
+        total += float(((logprobs - part.sample_logprobs).abs() * part.response_mask).sum())
+        count += float(part.response_mask.sum())
     total, count = parallel.sum_floats([total, count])
     return total / max(count, 1.0)
 

@@ -33,13 +33,10 @@ import logging
 import re
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from crlhf.client import CrlhfClient
@@ -65,6 +62,7 @@ from crlhf.schemas import (
 )
 from crlhf.training.config import PPOConfig
 from crlhf.training.heartbeat import Heartbeat
+from crlhf.training.signals import raise_on_signals
 
 if TYPE_CHECKING:
     from crlhf.generation.generate import Generator
@@ -86,27 +84,6 @@ class WorkerStopped(BaseException):
     def __init__(self, signum: int) -> None:
         self.signum = signum
         super().__init__(f"worker stopped: {signal.Signals(signum).name}")
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Turn the first SIGTERM or SIGINT into :class:`WorkerStopped` in the main thread; a
-    second one gets the default behaviour (the failed round may still be being reported)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        raise WorkerStopped(signum)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 @dataclass(frozen=True)
@@ -215,7 +192,7 @@ class Worker:
     def run(self) -> int:
         """Poll and run rounds; 0 when done (``--once``, ``--exit-when-idle``), 1 when the
         single ``--once`` round did not succeed or cancel. Raises :class:`WorkerStopped`."""
-        with stop_on_signals():
+        with raise_on_signals(WorkerStopped):
             logger.info("worker %s polling %s", self.options.worker_id, self.client_config.server)
             while True:
                 claimed = self._claim()
@@ -343,7 +320,7 @@ class Worker:
         on_step: StepCallback,
     ) -> RoundResult:
         """The training stage: in this process, or in a child process group."""
-        from crlhf.training.round import RoundResult, run_round
+        from crlhf.training.round import run_round
 
         options = self.options
         if options.launch is None:
@@ -358,11 +335,10 @@ class Worker:
                 progress=options.progress,
                 on_step=on_step,
             )
-        from crlhf.training.adapters import read_manifest
         from crlhf.training.child_round import train_in_child
 
         beat.report("training", detail="starting accelerate launch")
-        trained = train_in_child(
+        return train_in_child(
             options.launch,
             rows,
             base_model=options.base_model,
@@ -374,7 +350,6 @@ class Worker:
             on_step=on_step,
             check=beat.check,
         )
-        return RoundResult(trained.version, trained.directory, read_manifest(trained.directory))
 
     def _generator(self, result: RoundResult, round_id: int, config: PPOConfig) -> Generator:
         from crlhf.generation.generate import GenerationSettings, Generator, load_model
