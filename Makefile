@@ -31,7 +31,10 @@ PY_DIRS := crlhf server client_tui lsp_server tests benchmarks
 lint: install-dev
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
-	$(BIN)/mypy crlhf server client_tui lsp_server
+	@# mypy reads the folders under their installed names (pyproject's package-dir) through links.
+	@mkdir -p .typecheck && ln -sfn ../server .typecheck/crlhf_server \
+		&& ln -sfn ../client_tui .typecheck/crlhf_tui && ln -sfn ../lsp_server .typecheck/crlhf_lsp
+	MYPYPATH=.typecheck $(BIN)/mypy -p crlhf -p crlhf_server -p crlhf_tui -p crlhf_lsp
 
 pytest: install-dev
 	$(BIN)/pytest
@@ -53,4 +56,4 @@ bench: install-dev
 	$(BIN)/python benchmarks/training_loop.py --out training-loop-out
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .typecheck .mypy_cache .ruff_cache .pytest_cache

@@ -222,8 +222,8 @@ def raw_insert_rate(
     rows: list[list[tuple[str, int, str, list[tuple[int, int]]]]], db: Path
 ) -> float:
     """Votes/s for inserting the same submissions and votes straight into SQLite."""
-    from server import migrations
-    from server.db import Store
+    from crlhf_server import migrations
+    from crlhf_server.db import Store
 
     store = Store(db)
     migrations.apply(store)

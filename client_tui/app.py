@@ -13,13 +13,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from crlhf_tui.screens.annotate import AnnotateScreen
+from crlhf_tui.screens.login import Check, LoginScreen
+from crlhf_tui.session import Session, check_token, open_session
+from crlhf_tui.sync import SyncStatus
 from textual.app import App
 from textual.worker import Worker
 
-from client_tui.screens.annotate import AnnotateScreen
-from client_tui.screens.login import Check, LoginScreen
-from client_tui.session import Session, check_token, open_session
-from client_tui.sync import SyncStatus
 from crlhf import __version__
 from crlhf.client_config import ClientConfig, data_dir
 from crlhf.errors import CrlhfError

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from client_tui.sync import SyncService, TuiClient
+from crlhf_tui.sync import SyncService, TuiClient
+
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ClientConfig
 from crlhf.offline_queue import OfflineQueue

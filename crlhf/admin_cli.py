@@ -28,6 +28,7 @@ from crlhf.errors import InvalidInput
 from crlhf.hf_export import save_hf_dataset
 from crlhf.jsonl import read_jsonl, write_jsonl
 from crlhf.schemas import (
+    AnnotatorWeight,
     GenerationMeta,
     ProblemIn,
     Role,
@@ -457,19 +458,21 @@ async def _agreement(client: CrlhfClient, args: argparse.Namespace) -> str:
 
 @_command("provenance")
 async def _provenance(client: CrlhfClient, args: argparse.Namespace) -> str:
+    people: list[AnnotatorWeight]
     if args.round is not None:
         rp = await client.round_provenance(args.round)
         if args.json:
             return _dump(rp.model_dump(mode="json"))
         head = f"round {rp.round_id} as of {rp.as_of.isoformat(timespec='seconds')}: "
         head += f"{len(rp.samples)} sample(s), {rp.n_votes} vote(s)\n"
+        people = rp.annotators
     else:
         sp = await client.sample_provenance(args.sample_id)
         if args.json:
             return _dump(sp.model_dump(mode="json"))
         head = f"sample {sp.sample_id}: reward {sp.reward} ({sp.source}), "
         head += f"{len(sp.votes)} vote(s)\n"
-    people = rp.annotators if args.round is not None else sp.annotators
+        people = sp.annotators
     return head + render_table(
         ["annotator", "name", "reliability", "weight", "votes"],
         [[a.annotator_id, a.name, a.reliability, a.weight, a.votes] for a in people],

@@ -19,6 +19,7 @@ from typing import Protocol, cast
 
 from crlhf import __version__
 from crlhf.errors import CrlhfError
+from crlhf.extras import missing_extra
 
 
 class SubcommandModule(Protocol):
@@ -34,7 +35,7 @@ class Subcommand:
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {
-    "serve": Subcommand("server.cli", "run the annotation server (FastAPI + SQLite)"),
+    "serve": Subcommand("crlhf_server.cli", "run the annotation server (FastAPI + SQLite)"),
     "admin": Subcommand("crlhf.admin_cli", "manage a server: annotators, data, rewards, export"),
     "train-round": Subcommand("crlhf.training.cli", "run one PPO training round on (x, y, s)"),
     "generate": Subcommand("crlhf.generation.cli", "sample completions from a model to annotate"),
@@ -74,9 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         module = cast(SubcommandModule, importlib.import_module(sub.module))
     except ImportError as exc:
+        extra = missing_extra(exc)
+        if extra is None:
+            raise
         sys.stderr.write(
-            f"crlhf {name}: missing dependency ({exc.name}); install the extra it needs, "
-            f"e.g. pip install 'crlhf[all]'\n"
+            f"crlhf {name}: needs the '{extra}' extra (missing module {exc.name}); "
+            f"install it with: pip install 'crlhf[{extra}]'\n"
         )
         return 2
     parser = argparse.ArgumentParser(prog=f"crlhf {name}", description=sub.summary)

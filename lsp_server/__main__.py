@@ -1,7 +1,7 @@
-"""``python -m lsp_server``: the same as the ``crlhf-lsp`` console script."""
+"""``python -m crlhf_lsp``: the same as the ``crlhf-lsp`` console script."""
 
 import sys
 
-from lsp_server.server import main
+from crlhf_lsp.server import main
 
 sys.exit(main())

@@ -18,6 +18,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import uuid4
 
+from crlhf_lsp.config import SECTION, LspSettings
+from crlhf_lsp.documents import TaskDocument
+from crlhf_lsp.features import commands
+from crlhf_lsp.features.code_actions import code_actions
+from crlhf_lsp.features.diagnostics import diagnostics
+from crlhf_lsp.features.inlay_hints import inlay_hints
+from crlhf_lsp.store import TaskStore
+from crlhf_lsp.sync import Outcome, Remote
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
@@ -31,14 +39,6 @@ from crlhf.errors import (
     ServerUnreachable,
 )
 from crlhf.schemas import Submission
-from lsp_server.config import SECTION, LspSettings
-from lsp_server.documents import TaskDocument
-from lsp_server.features import commands
-from lsp_server.features.code_actions import code_actions
-from lsp_server.features.diagnostics import diagnostics
-from lsp_server.features.inlay_hints import inlay_hints
-from lsp_server.store import TaskStore
-from lsp_server.sync import Outcome, Remote
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import logging
 import os
 from pathlib import Path
 
+from crlhf_lsp.documents import TaskDocument, render, task_file_name
 from pydantic import ValidationError
 from pygls import uris
 
 from crlhf.schemas import Task
-from lsp_server.documents import TaskDocument, render, task_file_name
 
 logger = logging.getLogger(__name__)
 

@@ -6,13 +6,14 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
+from crlhf_server import views
+from crlhf_server.auth import hash_token, new_token
+from crlhf_server.own_view import shown_posteriors
+
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.incremental import AnnotatorState
 from crlhf.errors import AnnotatorNotFound, Conflict
 from crlhf.schemas import Annotator, AnnotatorCreated, AnnotatorStats, Role
-from server import views
-from server.auth import hash_token, new_token
-from server.own_view import shown_posteriors
 
 
 def create(

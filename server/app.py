@@ -6,14 +6,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-
-from crlhf import __version__
-from crlhf.engine.config import EngineConfig
-from server import errors, migrations
-from server.db import Store
-from server.deps import Context
-from server.routers import (
+from crlhf_server import errors, migrations
+from crlhf_server.db import Store
+from crlhf_server.deps import Context
+from crlhf_server.routers import (
     admin_adapters,
     admin_annotators,
     admin_benchmarks,
@@ -30,7 +26,11 @@ from server.routers import (
     submissions,
     tasks,
 )
-from server.settings import Settings
+from crlhf_server.settings import Settings
+from fastapi import FastAPI
+
+from crlhf import __version__
+from crlhf.engine.config import EngineConfig
 
 logger = logging.getLogger(__name__)
 

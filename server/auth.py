@@ -14,12 +14,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
+from crlhf_server import rate_limit
+from crlhf_server.deps import Context, get_context
 from fastapi import Depends, Header
 
 from crlhf.errors import AnnotatorPaused, AuthenticationFailed, PermissionDenied
 from crlhf.schemas import Role
-from server import rate_limit
-from server.deps import Context, get_context
 
 
 def new_token() -> str:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from crlhf_server.views import parse_time
+
 from crlhf.errors import RoundNotFound
 from crlhf.schemas import BenchmarkResult, BenchmarkResultIn
-from server.views import parse_time
 
 _COLUMNS = (
     "run_id, suite, model, adapter_version, round, n, temperature, pass_at_k, n_problems, "

@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import uvicorn
-
-from server.app import create_app, engine_config, open_store
-from server.deps import Context
-from server.seed import first_start
-from server.settings import Settings
+from crlhf_server.app import create_app, engine_config, open_store
+from crlhf_server.deps import Context
+from crlhf_server.seed import first_start
+from crlhf_server.settings import Settings
 
 logger = logging.getLogger(__name__)
 

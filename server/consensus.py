@@ -11,9 +11,10 @@ import json
 import sqlite3
 from collections.abc import Mapping
 
+from crlhf_server.routing import summed_entropy
+
 from crlhf.engine.incremental import SampleConsensus
 from crlhf.schemas import LineConsensus
-from server.routing import summed_entropy
 
 
 def posteriors_json(posteriors: Mapping[int, float]) -> str:

@@ -6,11 +6,11 @@ import random
 from dataclasses import dataclass, field
 from typing import Annotated
 
+from crlhf_server.db import Store
+from crlhf_server.settings import Settings
 from fastapi import Depends, Request
 
 from crlhf.engine.config import EngineConfig
-from server.db import Store
-from server.settings import Settings
 
 
 @dataclass

@@ -9,10 +9,11 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 
+from crlhf_server import quality, webhooks
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Context
+
 from crlhf.schemas import QualityAction, SubmissionReceipt, WebhookEvent
-from server import quality, webhooks
-from server.clock import now_iso
-from server.deps import Context
 
 
 def confident_samples(

@@ -12,11 +12,12 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 
+from crlhf_server.consensus import store_consensus
+
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.incremental import sample_consensus
 from crlhf.errors import Conflict, ProblemNotFound
 from crlhf.schemas import ImportResult, ProblemIn, SampleIn, judged_line_numbers
-from server.consensus import store_consensus
 
 _PROBLEM_FIELDS = ("title", "description", "entry_point", "tests", "reference_solution")
 

@@ -11,9 +11,8 @@ reliability snapshot and every reward a sample had.
 from __future__ import annotations
 
 import sqlite_utils
+from crlhf_server.db import Store
 from sqlite_utils.migrations import Migrations
-
-from server.db import Store
 
 migrations = Migrations("crlhf-server")
 

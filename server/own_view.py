@@ -17,9 +17,10 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
+from crlhf_server.engine_state import effective_engine
+
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.incremental import AnnotatorState, SampleVote, sample_consensus
-from server.engine_state import effective_engine
 
 
 def shown_posteriors(

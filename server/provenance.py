@@ -16,6 +16,9 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 
+from crlhf_server import rounds
+from crlhf_server.views import parse_time
+
 from crlhf.engine.config import EngineConfig
 from crlhf.errors import SampleNotFound
 from crlhf.schemas import (
@@ -26,8 +29,6 @@ from crlhf.schemas import (
     RoundProvenance,
     SampleProvenance,
 )
-from server import rounds
-from server.views import parse_time
 
 _CURRENT_AT = (
     "s.created_at <= :t AND s.revision = (SELECT MAX(s2.revision) FROM submissions s2 "

@@ -19,6 +19,8 @@ import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
+from crlhf_server.settings import Settings
+from crlhf_server.views import parse_time
 
 from crlhf.engine.votes import VoteSet
 from crlhf.errors import AnnotatorNotFound, Conflict, EmptyVoteSet
@@ -32,8 +34,6 @@ from crlhf.schemas import (
     QualityAction,
     QualityActionKind,
 )
-from server.settings import Settings
-from server.views import parse_time
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from crlhf_server.db import Store
+from crlhf_server.deps import Context
+
 from crlhf.errors import RateLimited
-from server.db import Store
-from server.deps import Context
 
 
 @dataclass

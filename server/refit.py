@@ -18,6 +18,8 @@ import math
 import sqlite3
 
 import numpy as np
+from crlhf_server.consensus import store_consensus
+from crlhf_server.engine_state import fitted_class_prior, store_class_prior
 
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.estimators import make_estimator
@@ -25,8 +27,6 @@ from crlhf.engine.incremental import SampleConsensus, states_from_fit
 from crlhf.engine.reward import sample_rewards
 from crlhf.engine.votes import VoteSet
 from crlhf.schemas import RefitResult
-from server.consensus import store_consensus
-from server.engine_state import fitted_class_prior, store_class_prior
 
 logger = logging.getLogger(__name__)
 

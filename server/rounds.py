@@ -18,6 +18,10 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 
+from crlhf_server import views, webhooks
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Context
+
 from crlhf.errors import Conflict, InvalidInput, InvalidTransition, RoundNotFound
 from crlhf.schemas import (
     CurrentAdapter,
@@ -29,9 +33,6 @@ from crlhf.schemas import (
     TrainingRoundIn,
     WebhookEvent,
 )
-from server import views, webhooks
-from server.clock import now_iso
-from server.deps import Context
 
 ALLOWED: dict[RoundStatus, frozenset[RoundStatus]] = {
     RoundStatus.REQUESTED: frozenset({RoundStatus.RUNNING, RoundStatus.CANCELLED}),

@@ -21,9 +21,10 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from crlhf_server import views
+from crlhf_server.settings import Settings
+
 from crlhf.schemas import Task
-from server import views
-from server.settings import Settings
 
 
 def binary_entropy(p: float) -> float:

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from crlhf_server import annotators, imports
+from crlhf_server.clock import now_iso
+from crlhf_server.db import Store
+
 from crlhf.engine.config import EngineConfig
 from crlhf.errors import InvalidInput
 from crlhf.schemas import ImportResult, ProblemIn, Role, SampleIn
-from server import annotators, imports
-from server.clock import now_iso
-from server.db import Store
 
 logger = logging.getLogger(__name__)
 

@@ -14,12 +14,13 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from crlhf_server.consensus import store_consensus
+from crlhf_server.engine_state import effective_engine
+
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.incremental import AnnotatorState, SampleVote, apply_submission
 from crlhf.errors import Conflict, InvalidVote, NotServed, SampleNotFound, SelfAnnotation
 from crlhf.schemas import Submission, SubmissionReceipt
-from server.consensus import store_consensus
-from server.engine_state import effective_engine
 
 
 def content_hash(submission: Submission) -> str:

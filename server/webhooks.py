@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from crlhf_server.clock import now_iso
+from crlhf_server.db import Store
+from crlhf_server.deps import Context
+from crlhf_server.views import parse_time
 
 from crlhf.errors import WebhookNotFound
 from crlhf.schemas import Webhook, WebhookDelivery, WebhookEvent, WebhookIn
 from crlhf.webhooks import EVENT_HEADER, SIGNATURE_HEADER, signature_header
-from server.clock import now_iso
-from server.db import Store
-from server.deps import Context
-from server.views import parse_time
 
 logger = logging.getLogger(__name__)
 

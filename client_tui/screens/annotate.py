@@ -12,6 +12,14 @@ from collections.abc import Callable
 from typing import ClassVar
 from uuid import uuid4
 
+from crlhf_tui.keymap import bindings
+from crlhf_tui.screens.dialogs import CommentDialog, ConfirmDialog
+from crlhf_tui.screens.help import HelpScreen
+from crlhf_tui.screens.stats import StatsScreen
+from crlhf_tui.state import AnnotationState
+from crlhf_tui.sync import Connection, SyncService, SyncStatus
+from crlhf_tui.widgets.code_view import CodeView
+from crlhf_tui.widgets.status_bar import StatusBar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -20,14 +28,6 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from client_tui.keymap import bindings
-from client_tui.screens.dialogs import CommentDialog, ConfirmDialog
-from client_tui.screens.help import HelpScreen
-from client_tui.screens.stats import StatsScreen
-from client_tui.state import AnnotationState
-from client_tui.sync import Connection, SyncService, SyncStatus
-from client_tui.widgets.code_view import CodeView
-from client_tui.widgets.status_bar import StatusBar
 from crlhf.errors import CrlhfError
 from crlhf.schemas import Label, Task
 

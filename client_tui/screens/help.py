@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from crlhf_tui.keymap import MAIN_KEYS
+from crlhf_tui.widgets.code_view import MARK_COMMENT, MARK_CORRECT, MARK_UNMARKED, MARK_WRONG
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,9 +16,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
-
-from client_tui.keymap import MAIN_KEYS
-from client_tui.widgets.code_view import MARK_COMMENT, MARK_CORRECT, MARK_UNMARKED, MARK_WRONG
 
 
 def key_table() -> Table:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from crlhf_tui.state import AnnotationState
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
@@ -20,7 +21,6 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from client_tui.state import AnnotationState
 from crlhf.schemas import Label
 
 TAB_SIZE = 4

@@ -6,11 +6,10 @@ grows while the server is away and drains once it is back.
 
 from __future__ import annotations
 
+from crlhf_tui.sync import Connection, SyncStatus
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
-
-from client_tui.sync import Connection, SyncStatus
 
 _CONNECTION_STYLE: dict[Connection, tuple[str, str]] = {
     Connection.CONNECTING: ("◌ connecting", "bold yellow"),

@@ -6,11 +6,10 @@ the same arguments a key binding would pass, so both paths run the same handler.
 
 from __future__ import annotations
 
+from crlhf_lsp.documents import TaskDocument
+from crlhf_lsp.features import commands
+from crlhf_lsp.features.lines import selected_lines
 from lsprotocol import types
-
-from lsp_server.documents import TaskDocument
-from lsp_server.features import commands
-from lsp_server.features.lines import selected_lines
 
 
 def _title(verb: str, lines: list[int], suffix: str = "") -> str:

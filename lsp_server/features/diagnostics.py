@@ -8,12 +8,12 @@ submission is refused.
 
 from __future__ import annotations
 
+from crlhf_lsp.documents import TaskDocument
+from crlhf_lsp.features.lines import line_range, line_texts
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from crlhf.schemas import Label, LineConsensus
-from lsp_server.documents import TaskDocument
-from lsp_server.features.lines import line_range, line_texts
 
 SOURCE = "crlhf"
 CODE_WRONG = "marked-wrong"

@@ -6,12 +6,12 @@ visible right where the annotator reads.
 
 from __future__ import annotations
 
+from crlhf_lsp.documents import TaskDocument
+from crlhf_lsp.features.lines import line_range, line_texts
 from lsprotocol import types
 from pygls.workspace import TextDocument
 
 from crlhf.schemas import Label
-from lsp_server.documents import TaskDocument
-from lsp_server.features.lines import line_range, line_texts
 
 WRONG_TEXT = "✗ wrong"
 CORRECT_TEXT = "✓ correct"

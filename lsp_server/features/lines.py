@@ -8,10 +8,9 @@ also split on form feeds and U+2028, which LSP clients do not.
 
 from __future__ import annotations
 
+from crlhf_lsp.documents import split_lines
 from lsprotocol import types
 from pygls.workspace import TextDocument
-
-from lsp_server.documents import split_lines
 
 
 def line_texts(document: TextDocument) -> list[str]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from crlhf_server import rounds
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter
 
 from crlhf.schemas import CurrentAdapter
-from server import rounds
-from server.auth import CurrentAdmin
-from server.deps import Ctx
 
 router = APIRouter(prefix="/v1/admin/adapters", tags=["admin"])
 

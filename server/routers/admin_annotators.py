@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from crlhf_server import annotators, views
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter, status
 
 from crlhf.schemas import (
@@ -11,10 +15,6 @@ from crlhf.schemas import (
     AnnotatorStats,
     ReliabilitySnapshot,
 )
-from server import annotators, views
-from server.auth import CurrentAdmin
-from server.clock import now_iso
-from server.deps import Ctx
 
 router = APIRouter(prefix="/v1/admin/annotators", tags=["admin"])
 

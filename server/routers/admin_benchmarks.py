@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from crlhf_server import benchmarks, webhooks
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
+from crlhf_server.responses import JsonAnswer
 from fastapi import APIRouter, Response, status
 
 from crlhf.schemas import BenchmarkResult, BenchmarkResultIn, ErrorBody, WebhookEvent
-from server import benchmarks, webhooks
-from server.auth import CurrentAdmin
-from server.clock import now_iso
-from server.deps import Ctx
-from server.responses import JsonAnswer
 
 router = APIRouter(prefix="/v1/admin/benchmarks", tags=["admin"])
 

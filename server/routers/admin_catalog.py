@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from crlhf_server import imports, views
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.clock import now_iso
+from crlhf_server.consensus import line_consensus
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter, Query
 
 from crlhf.errors import ProblemNotFound, SampleNotFound
 from crlhf.schemas import ImportResult, LineConsensus, Problem, ProblemIn, Sample, SampleIn
-from server import imports, views
-from server.auth import CurrentAdmin
-from server.clock import now_iso
-from server.consensus import line_consensus
-from server.deps import Ctx
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

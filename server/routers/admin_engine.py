@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+from crlhf_server import views
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
+from crlhf_server.export import export_rows
+from crlhf_server.refit import refit
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from crlhf.schemas import RefitRequest, RefitResult, SampleReward
-from server import views
-from server.auth import CurrentAdmin
-from server.clock import now_iso
-from server.deps import Ctx
-from server.export import export_rows
-from server.refit import refit
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

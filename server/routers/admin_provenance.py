@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from crlhf_server import provenance
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter
 
 from crlhf.schemas import RoundProvenance, SampleProvenance
-from server import provenance
-from server.auth import CurrentAdmin
-from server.clock import now_iso
-from server.deps import Ctx
 
 router = APIRouter(prefix="/v1/admin/provenance", tags=["admin"])
 

@@ -3,15 +3,15 @@ and agreement metrics (see server/quality.py and docs/quality.md)."""
 
 from __future__ import annotations
 
+from crlhf_server import quality
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
+from crlhf_server.hooks import emit_pauses
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from crlhf.schemas import AgreementReport, AnnotatorQuality, QualityAction
-from server import quality
-from server.auth import CurrentAdmin
-from server.clock import now_iso
-from server.deps import Ctx
-from server.hooks import emit_pauses
 
 router = APIRouter(prefix="/v1/admin/quality", tags=["admin"])
 

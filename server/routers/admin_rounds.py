@@ -6,6 +6,10 @@ stopped reporting is already failed when anyone looks at it.
 
 from __future__ import annotations
 
+from crlhf_server import benchmarks, rounds, webhooks
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter, Response, status
 
 from crlhf.schemas import (
@@ -18,10 +22,6 @@ from crlhf.schemas import (
     TrainingRoundIn,
     WebhookEvent,
 )
-from server import benchmarks, rounds, webhooks
-from server.auth import CurrentAdmin
-from server.clock import now_iso
-from server.deps import Ctx
 
 router = APIRouter(prefix="/v1/admin/rounds", tags=["admin"])
 

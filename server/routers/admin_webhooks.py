@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from crlhf_server import webhooks
+from crlhf_server.auth import CurrentAdmin
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter, status
 
 from crlhf.schemas import Webhook, WebhookDelivery, WebhookIn
-from server import webhooks
-from server.auth import CurrentAdmin
-from server.deps import Ctx
 
 router = APIRouter(prefix="/v1/admin/webhooks", tags=["admin"])
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from crlhf_server import annotators
+from crlhf_server.auth import CurrentUser
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter
 
 from crlhf.schemas import Annotator, AnnotatorStats
-from server import annotators
-from server.auth import CurrentUser
-from server.deps import Ctx
 
 router = APIRouter(prefix="/v1", tags=["annotator"])
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from crlhf_server.auth import CurrentUser
+from crlhf_server.consensus import line_consensus
+from crlhf_server.deps import Ctx
+from crlhf_server.own_view import shown_posteriors
 from fastapi import APIRouter
 
 from crlhf.errors import NotServed, SampleNotFound
 from crlhf.schemas import LineConsensus
-from server.auth import CurrentUser
-from server.consensus import line_consensus
-from server.deps import Ctx
-from server.own_view import shown_posteriors
 
 router = APIRouter(prefix="/v1", tags=["annotator"])
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from crlhf_server import skips
+from crlhf_server.auth import CurrentUser
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
 from fastapi import APIRouter, Response, status
 
 from crlhf.schemas import ErrorBody
-from server import skips
-from server.auth import CurrentUser
-from server.clock import now_iso
-from server.deps import Ctx
 
 logger = logging.getLogger(__name__)
 

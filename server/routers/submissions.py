@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from crlhf_server import submissions
+from crlhf_server.auth import CurrentUser
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
+from crlhf_server.hooks import after_accept, confident_samples
+from crlhf_server.responses import JsonAnswer
 from fastapi import APIRouter, Response, status
 
 from crlhf.errors import InvalidInput
 from crlhf.schemas import BatchReceipt, ErrorBody, Submission, SubmissionBatch, SubmissionReceipt
-from server import submissions
-from server.auth import CurrentUser
-from server.clock import now_iso
-from server.deps import Ctx
-from server.hooks import after_accept, confident_samples
-from server.responses import JsonAnswer
 
 router = APIRouter(prefix="/v1", tags=["annotator"])
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from crlhf_server.auth import CurrentUser
+from crlhf_server.clock import now_iso
+from crlhf_server.deps import Ctx
+from crlhf_server.responses import JsonAnswer
+from crlhf_server.routing import RoutingPolicy, next_tasks
 from fastapi import APIRouter, Query, Response
 
 from crlhf.schemas import Task
-from server.auth import CurrentUser
-from server.clock import now_iso
-from server.deps import Ctx
-from server.responses import JsonAnswer
-from server.routing import RoutingPolicy, next_tasks
 
 router = APIRouter(prefix="/v1", tags=["annotator"])
 

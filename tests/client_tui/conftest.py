@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from crlhf_tui.app import CrlhfTui
+from crlhf_tui.session import Session
+from crlhf_tui.sync import SyncService
 
-from client_tui.app import CrlhfTui
-from client_tui.session import Session
-from client_tui.sync import SyncService
 from crlhf.client_config import ClientConfig
 from crlhf.offline_queue import OfflineQueue
 from crlhf.schemas import Task

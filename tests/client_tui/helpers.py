@@ -6,13 +6,12 @@ import html
 import re
 from collections.abc import Callable
 
+from crlhf_tui.screens.annotate import AnnotateScreen
+from crlhf_tui.state import AnnotationState
+from crlhf_tui.sync import SyncStatus
+from crlhf_tui.widgets.status_bar import StatusBar
 from textual.app import App
 from textual.pilot import Pilot
-
-from client_tui.screens.annotate import AnnotateScreen
-from client_tui.state import AnnotationState
-from client_tui.sync import SyncStatus
-from client_tui.widgets.status_bar import StatusBar
 
 
 async def until(pilot: Pilot[None], condition: Callable[[], bool], limit: float = 20.0) -> None:

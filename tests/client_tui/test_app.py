@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import re
 
+from crlhf_tui.app import CrlhfTui
+from crlhf_tui.keymap import MAIN_KEYS
+from crlhf_tui.screens.dialogs import CommentDialog, ConfirmDialog
+from crlhf_tui.screens.help import HelpScreen
+from crlhf_tui.screens.login import LoginScreen
+from crlhf_tui.screens.stats import StatsScreen
+from crlhf_tui.session import Session
+from crlhf_tui.sync import Connection
+from crlhf_tui.widgets.code_view import CodeView
 from textual.widgets import Input, Static
 
-from client_tui.app import CrlhfTui
-from client_tui.keymap import MAIN_KEYS
-from client_tui.screens.dialogs import CommentDialog, ConfirmDialog
-from client_tui.screens.help import HelpScreen
-from client_tui.screens.login import LoginScreen
-from client_tui.screens.stats import StatsScreen
-from client_tui.session import Session
-from client_tui.sync import Connection
-from client_tui.widgets.code_view import CodeView
 from crlhf.client_config import ClientConfig, config_path
 from crlhf.errors import AuthenticationFailed, CrlhfError, ServerUnreachable
 from crlhf.schemas import Annotator, Label, Role

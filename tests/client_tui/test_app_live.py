@@ -12,12 +12,12 @@ from collections.abc import Callable
 from contextlib import closing
 
 import pytest
+from crlhf_tui.app import CrlhfTui
+from crlhf_tui.session import Session
+from crlhf_tui.sync import Connection, SyncService
+from crlhf_tui.widgets.status_bar import StatusBar
 from textual.pilot import Pilot
 
-from client_tui.app import CrlhfTui
-from client_tui.session import Session
-from client_tui.sync import Connection, SyncService
-from client_tui.widgets.status_bar import StatusBar
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ClientConfig
 from crlhf.offline_queue import OfflineQueue

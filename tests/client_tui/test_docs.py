@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from client_tui.keymap import MAIN_KEYS
+from crlhf_tui.keymap import MAIN_KEYS
+
 from tests.conftest import REPO_ROOT
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from crlhf_tui.app import CrlhfTui
+from crlhf_tui.session import Session
+from crlhf_tui.sync import SyncService
 from textual.pilot import Pilot
 
-from client_tui.app import CrlhfTui
-from client_tui.session import Session
-from client_tui.sync import SyncService
 from crlhf.client_config import ClientConfig
 from crlhf.offline_queue import OfflineQueue
 from tests.client_tui.fakes import FakeClient, make_task

@@ -5,8 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 import pytest
+from crlhf_tui.state import AnnotationState
 
-from client_tui.state import AnnotationState
 from crlhf.errors import InvalidInput
 from crlhf.schemas import MAX_COMMENT_CHARS, Label, Task, split_code
 from tests.client_tui.fakes import SERVED_AT, make_task

@@ -5,9 +5,9 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+from crlhf_tui.state import AnnotationState
+from crlhf_tui.sync import Connection, SyncService
 
-from client_tui.state import AnnotationState
-from client_tui.sync import Connection, SyncService
 from crlhf.errors import AuthenticationFailed, SampleNotFound
 from crlhf.offline_queue import OfflineQueue
 from crlhf.schemas import AnnotatorStats, Label

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from crlhf_lsp.store import TaskStore
 from lsprotocol import types
 from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
 
 from crlhf.schemas import ProblemView, Task, split_code
-from lsp_server.store import TaskStore
 from tests.conftest import LiveServer
 
 CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11"}
@@ -114,7 +114,7 @@ async def start_lsp(tmp_path: Path, editor: str) -> AsyncIterator[Callable[..., 
         configuration: Mapping[str, Any] | None = None,
     ) -> LanguageClient:
         config = ClientServerConfig(
-            server_command=[sys.executable, "-m", "lsp_server"],
+            server_command=[sys.executable, "-m", "crlhf_lsp"],
             client_factory=make_client,
             server_env=server_env(tmp_path, env),
         )

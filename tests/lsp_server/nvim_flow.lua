@@ -21,7 +21,7 @@ local function run()
   vim.opt.rtp:prepend(vim.env.CRLHF_TEST_REPO .. "/editors/neovim")
   local crlhf = require("crlhf")
   crlhf.setup({
-    cmd = { vim.env.CRLHF_TEST_PYTHON, "-m", "lsp_server" },
+    cmd = { vim.env.CRLHF_TEST_PYTHON, "-m", "crlhf_lsp" },
     server = vim.env.CRLHF_TEST_SERVER,
     token = vim.env.CRLHF_TEST_TOKEN,
     tasks_dir = vim.env.CRLHF_TEST_TASKS,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from crlhf_lsp.config import LspSettings, default_tasks_dir
 
 from crlhf.errors import InvalidInput
-from lsp_server.config import LspSettings, default_tasks_dir
 
 
 def test_workspace_settings_override_init_options_key_by_key() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from crlhf_lsp.documents import DocumentChanged, TaskDocument, render_header, task_file_name
 
 from crlhf.errors import InvalidInput
 from crlhf.schemas import Label
-from lsp_server.documents import DocumentChanged, TaskDocument, render_header, task_file_name
 from tests.lsp_server.conftest import make_task
 
 

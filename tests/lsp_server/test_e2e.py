@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from crlhf_lsp.documents import HEADER_END
 from lsprotocol import types
 from pygls import uris
 from pygls.exceptions import JsonRpcException
@@ -16,7 +17,6 @@ from pytest_lsp import LanguageClient
 
 from crlhf.client import CrlhfClient
 from crlhf.schemas import Label, split_code
-from lsp_server.documents import HEADER_END
 from tests.conftest import LiveServer
 from tests.lsp_server.conftest import stored_votes
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from crlhf_lsp.documents import render_header
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from lsp_server.documents import render_header
 from tests.lsp_server.conftest import CODE, ENCODING, make_task, open_task
 
 HEADER = len(render_header(make_task()))

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from crlhf_server.app import create_app, engine_config, open_store
+from crlhf_server.deps import Context
+from crlhf_server.seed import first_start
+from crlhf_server.settings import Settings
 from fastapi.testclient import TestClient
-
-from server.app import create_app, engine_config, open_store
-from server.deps import Context
-from server.seed import first_start
-from server.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ADMIN_TOKEN = "test-admin-token-0123456789"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from server import cli
+from crlhf_server import cli
 
 
 def test_serve_options_and_defaults() -> None:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from crlhf_server import migrations
+from crlhf_server.db import Store
 
-from server import migrations
-from server.db import Store
 from tests.server.conftest import Api, submission_for
 
 
@@ -104,9 +104,8 @@ def test_parallel_requests_all_land(make_api: Callable[..., Api]) -> None:
 def test_an_unexpected_failure_is_a_logged_500_with_an_error_body(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from crlhf_server import annotators
     from fastapi.testclient import TestClient
-
-    from server import annotators
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")

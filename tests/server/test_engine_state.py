@@ -6,13 +6,13 @@ import json
 from typing import Any
 
 import pytest
+from crlhf_server import refit as refit_module
+from crlhf_server.engine_state import CLASS_PRIOR
 
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.estimators import make_estimator
 from crlhf.engine.estimators.base import Estimator
 from crlhf.engine.incremental import AnnotatorState, SampleVote, sample_consensus
-from server import refit as refit_module
-from server.engine_state import CLASS_PRIOR
 from tests.server.conftest import Api, submission_for
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from crlhf_server import migrations
+from crlhf_server.auth import hash_token
+from crlhf_server.db import Store
+from crlhf_server.seed import SEED_DIR, first_start
+from crlhf_server.settings import Settings, default_db_path
 
 from crlhf.engine.config import EngineConfig
 from crlhf.errors import InvalidInput
-from server import migrations
-from server.auth import hash_token
-from server.db import Store
-from server.seed import SEED_DIR, first_start
-from server.settings import Settings, default_db_path
 from tests.server.conftest import FIXTURES
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from crlhf_server.rate_limit import RateLimiter
 
 from crlhf.errors import RateLimited
-from server.rate_limit import RateLimiter
 from tests.server.conftest import Api
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from server.routing import binary_entropy, summed_entropy
+from crlhf_server.routing import binary_entropy, summed_entropy
+
 from tests.server.conftest import HONEYPOTS, Api, submission_for
 
 

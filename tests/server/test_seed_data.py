@@ -27,7 +27,7 @@ from crlhf.schemas import Label, ProblemIn, SampleIn, split_code
 
 T = TypeVar("T", bound=BaseModel)
 
-SEED_DIR = files("server") / "seed_data"
+SEED_DIR = files("crlhf_server") / "seed_data"
 RUN_TIMEOUT_S = 60
 REFERENCE = "<reference>"
 

@@ -10,9 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from crlhf_server.webhooks import dispatcher
 
 from crlhf.webhooks import EVENT_HEADER, SIGNATURE_HEADER, verify
-from server.webhooks import dispatcher
 from tests.server.conftest import Api, submission_for
 
 SECRET = "receiver-secret-0123456789"

@@ -204,11 +204,12 @@ class PaperOnline(Estimator):
         starts = voted_rows[new_unit & (unit_rank % self.batch_size == 0)]
         row_edges = np.append(starts, votes.n_lines)
         vote_edges = grouped.indptr[row_edges]
+        vote_key: IntArray | None = None
         if per_sample:
             unit_rank_of_row = np.zeros(votes.n_lines, dtype=np.int64)
             unit_rank_of_row[voted_rows] = unit_rank
             # (unit rank · m + annotator) per vote: the key of one averaged step.
-            vote_key: IntArray = unit_rank_of_row[vote_row] * m + vote_ann
+            vote_key = unit_rank_of_row[vote_row] * m + vote_ann
 
         lo, hi = bounds
         for b in range(starts.size):
@@ -221,7 +222,7 @@ class PaperOnline(Estimator):
             np.minimum(log_odds, cap, out=log_odds)
             np.maximum(log_odds, -cap, out=log_odds)
             contrib = signed_vote * log_odds[rows]
-            if per_sample:
+            if vote_key is not None:
                 key = vote_key[s:e] - vote_key[s] // m * m
                 contrib /= np.bincount(key, weights=vote_mult[s:e])[key]
             x += self.step * np.bincount(ann, weights=contrib, minlength=m)

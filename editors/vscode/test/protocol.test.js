@@ -87,7 +87,7 @@ before(async () => {
   const created = await admin("POST", "/v1/admin/annotators", { name: "vscode" });
   settings = { server: baseUrl, token: created.token };
 
-  lspProcess = spawn(PYTHON, ["-m", "lsp_server"], {
+  lspProcess = spawn(PYTHON, ["-m", "crlhf_lsp"], {
     cwd: REPO,
     env: {
       ...env,
