@@ -417,10 +417,6 @@ class CrlhfClient:
         params = {"flagged": flagged}
         return await self._get("/v1/admin/quality/annotators", list[AnnotatorQuality], params)
 
-    async def evaluate_quality(self) -> list[QualityAction]:
-        """Apply the pause policy to everyone now; returns the pauses it made."""
-        return await self._send("POST", "/v1/admin/quality/evaluate", list[QualityAction])
-
     async def reinstate(self, annotator_id: int, reason: str | None = None) -> QualityAction:
         path = f"/v1/admin/quality/annotators/{annotator_id}/reinstate"
         return await self._send("POST", path, QualityAction, {"reason": reason})

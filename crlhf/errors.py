@@ -4,6 +4,43 @@ The server maps each class to an HTTP status and an :class:`~crlhf.schemas.Error
 in a single exception handler; the HTTP client maps the body's ``code`` back to the
 same class, so a caller catches ``SampleNotFound`` whether the failure happened
 in-process or across the network.
+
+The tree, with each class's HTTP status and wire code (:func:`exception_tree` prints it;
+a test keeps this copy current)::
+
+    CrlhfError (400 crlhf_error)
+      └ AuthenticationFailed (401 authentication_failed)
+      └ Conflict (409 conflict)
+        └ InvalidTransition (409 invalid_transition)
+        └ NotServed (409 sample_not_served)
+        └ RoundCancelled (409 round_cancelled)
+        └ SelfAnnotation (409 self_annotation)
+      └ InvalidInput (422 invalid_input)
+        └ EmptyDataset (422 empty_dataset)
+        └ EmptySample (422 empty_sample)
+        └ EmptyVoteSet (422 empty_vote_set)
+        └ InvalidFile (422 invalid_file)
+        └ InvalidPassAtK (422 invalid_pass_at_k)
+        └ InvalidReliability (422 invalid_reliability)
+        └ InvalidReward (422 invalid_reward)
+        └ InvalidVote (422 invalid_vote)
+        └ TokenMismatch (422 token_mismatch)
+        └ UnknownAnnotator (422 unknown_annotator)
+      └ MissingDependency (500 missing_dependency)
+      └ NotFound (404 not_found)
+        └ AdapterNotFound (404 adapter_not_found)
+        └ AnnotatorNotFound (404 annotator_not_found)
+        └ ProblemNotFound (404 problem_not_found)
+        └ RoundNotFound (404 round_not_found)
+        └ SampleNotFound (404 sample_not_found)
+        └ WebhookNotFound (404 webhook_not_found)
+      └ PayloadTooLarge (413 payload_too_large)
+      └ PermissionDenied (403 permission_denied)
+        └ AnnotatorPaused (403 annotator_paused)
+      └ RateLimited (429 rate_limited)
+      └ SandboxError (500 sandbox_error)
+      └ ServerUnreachable (503 server_unreachable)
+      └ TrainingFailed (500 training_failed)
 """
 
 from __future__ import annotations
@@ -253,3 +290,18 @@ def error_class_for(code: str) -> type[CrlhfError]:
     """Return the exception class whose wire ``code`` is ``code`` (the base class if unknown)."""
     candidates: list[type[CrlhfError]] = [CrlhfError, *_all_subclasses(CrlhfError)]
     return next((cls for cls in candidates if cls.code == code), CrlhfError)
+
+
+def exception_tree() -> str:
+    """The hierarchy below :class:`CrlhfError` as drawn in this module's docstring."""
+    lines: list[str] = []
+
+    def walk(cls: type[CrlhfError], depth: int) -> None:
+        branch = "└ " if depth else ""
+        lines.append(f"    {'  ' * depth}{branch}{cls.__name__} ({cls.status_code} {cls.code})")
+        for child in sorted(cls.__subclasses__(), key=lambda c: c.__name__):
+            if child.__module__ == __name__:
+                walk(child, depth + 1)
+
+    walk(CrlhfError, 0)
+    return "\n".join(lines)

@@ -49,6 +49,7 @@ from crlhf.errors import (
     SampleNotFound,
     ServerUnreachable,
 )
+from crlhf.local_schema import migrate
 from crlhf.schemas import MAX_BATCH_SUBMISSIONS, BatchReceipt, Submission
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ submissions: sync stops and the queue keeps every row pending.
 
 RETRYABLE_ERRORS: tuple[type[CrlhfError], ...] = (ServerUnreachable, RateLimited)
 
-_SCHEMA = """
+_SCHEMA_STEPS: tuple[str, ...] = (
+    """
 CREATE TABLE IF NOT EXISTS submissions (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
     submission_id TEXT NOT NULL UNIQUE,
@@ -82,7 +84,11 @@ CREATE TABLE IF NOT EXISTS submissions (
     error_message TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_state_seq ON submissions (state, seq);
-"""
+""",
+)
+"""The queue file's schema, one step per version (:mod:`crlhf.local_schema`). The file
+lives on annotators' machines with votes that may not have reached the server yet: never
+edit a shipped step, append one."""
 
 _BATCH_INDEX = re.compile(r"^submissions\[(\d+)\]")
 
@@ -180,7 +186,11 @@ class OfflineQueue:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         _enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        try:
+            migrate(self._db, _SCHEMA_STEPS, path)
+        except BaseException:
+            self._db.close()
+            raise
 
     @classmethod
     def for_config(cls, config: ClientConfig, directory: Path | None = None) -> OfflineQueue:

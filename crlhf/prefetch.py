@@ -21,12 +21,25 @@ from collections.abc import Callable
 from typing import Protocol
 
 from crlhf.errors import CrlhfError, ServerUnreachable
-from crlhf.schemas import Task
+from crlhf.schemas import MAX_TASKS_PER_REQUEST, Task
 
 logger = logging.getLogger(__name__)
 
-MAX_TASKS_PER_REQUEST = 20
-"""The server's cap on ``GET /v1/tasks/next?count=N``."""
+
+async def fetch_unseen(
+    source: TaskSource, wanted: int, outstanding: set[str], seen: set[str]
+) -> list[Task]:
+    """Up to ``wanted`` tasks not in ``seen``, asking past the ones still ``outstanding``.
+
+    The server serves the tasks it still counts as open first (held here, in hand, queued
+    offline); asking for exactly ``wanted`` would return only those. Every client that
+    pulls tasks (the TUI's prefetcher, the language server) asks this one way.
+    """
+    count = min(MAX_TASKS_PER_REQUEST, len(outstanding) + wanted)
+    tasks = await source.next_tasks(count)
+    fresh = [t for t in tasks if t.sample_id not in seen][:wanted]
+    logger.debug("fetched %d new task(s) (asked %d, got %d)", len(fresh), count, len(tasks))
+    return fresh
 
 
 class TaskSource(Protocol):
@@ -88,12 +101,9 @@ class TaskPrefetcher:
                 | excluded
             )
             seen = outstanding | self._finished | self._skipped
-            count = min(MAX_TASKS_PER_REQUEST, len(outstanding) + wanted)
-            tasks = await self.source.next_tasks(count)
-            fresh = [t for t in tasks if t.sample_id not in seen][:wanted]
+            fresh = await fetch_unseen(self.source, wanted, outstanding, seen)
             self._buffer.extend(fresh)
             self.exhausted = not fresh
-            logger.debug("prefetched %d task(s) (asked %d, got %d)", len(fresh), count, len(tasks))
             return len(fresh)
 
     def take(self) -> Task | None:

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 MAX_COMMENT_CHARS = 500
 MAX_CODE_CHARS = 100_000
 MAX_BATCH_SUBMISSIONS = 500
+MAX_TASKS_PER_REQUEST = 20
+"""The server's cap on ``GET /v1/tasks/next?count=N``; clients ask within it."""
 
 
 class Label(IntEnum):
@@ -304,13 +306,6 @@ class AnnotatorStats(_View):
     """Share of this annotator's votes that agree with the current consensus label."""
     reliability: float
     samples_today: int = 0
-
-
-class Vote(_View):
-    annotator_id: int
-    sample_id: str
-    line: int
-    label: Label
 
 
 # ------------------------------------------------------------------------ consensus

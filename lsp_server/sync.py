@@ -21,6 +21,7 @@ from crlhf.client import CrlhfClient
 from crlhf.client_config import ClientConfig
 from crlhf.errors import NotServed, PermissionDenied
 from crlhf.offline_queue import OfflineQueue, SyncResult
+from crlhf.prefetch import fetch_unseen
 from crlhf.schemas import LineConsensus, Submission, Task
 
 logger = logging.getLogger(__name__)
@@ -28,7 +29,6 @@ logger = logging.getLogger(__name__)
 SYNC_ATTEMPTS = 2
 """Retries per batch inside one editor action: an annotator waits for the answer, and
 anything still pending is retried by the next action anyway."""
-MAX_PREFETCH = 20
 
 
 class Outcome(StrEnum):
@@ -73,8 +73,8 @@ class Remote:
         those (every task served is an assignment the server records).
         """
         pending = await asyncio.to_thread(self.queue.pending_sample_ids)
-        tasks = await self.client.next_tasks(min(MAX_PREFETCH, 1 + len(pending)))
-        return next((t for t in tasks if t.sample_id not in skip | pending), None)
+        fresh = await fetch_unseen(self.client, 1, pending, skip | pending)
+        return fresh[0] if fresh else None
 
     async def submit(self, submission: Submission) -> SubmitResult:
         """Queue durably, then try to sync; say where the submission ended up."""

@@ -60,7 +60,11 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.webhooks.resume()
         yield
+        kept = ctx.webhooks.close(grace_s=settings.webhook_shutdown_grace_s)
+        if kept:
+            logger.info("%d webhook deliveries wait in the outbox for the next start", kept)
         ctx.store.close()
 
     app = FastAPI(

@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Mapping
 
-from crlhf_server.routing import summed_entropy
+from crlhf_server.task_routing import summed_entropy
 
 from crlhf.engine.incremental import SampleConsensus
 from crlhf.schemas import LineConsensus

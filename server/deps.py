@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from crlhf_server.db import Store
+from crlhf_server.rate_limit import RateLimiter
 from crlhf_server.settings import Settings
+from crlhf_server.webhooks import Dispatcher
 from fastapi import Depends, Request
 
 from crlhf.engine.config import EngineConfig
@@ -15,7 +17,12 @@ from crlhf.engine.config import EngineConfig
 
 @dataclass
 class Context:
-    """The per-process state of one app: settings, the store and the engine's config."""
+    """Everything one app holds for its lifetime, in one place.
+
+    The rate limiter and the webhook dispatcher are built from the settings here (not kept
+    in module globals), so two apps in one process never share them and the app's
+    lifespan can stop them before the store closes.
+    """
 
     settings: Settings
     store: Store
@@ -24,6 +31,12 @@ class Context:
     """Draws the steady honeypot rate in routing (seeded in tests)."""
     policy_last_run: float = float("-inf")
     """Monotonic time the quality policy last ran after a submission (see server/hooks.py)."""
+    rate_limiter: RateLimiter | None = field(init=False)
+    webhooks: Dispatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rate_limiter = RateLimiter.from_settings(self.settings)
+        self.webhooks = Dispatcher.from_settings(self.store, self.settings)
 
 
 async def get_context(request: Request) -> Context:

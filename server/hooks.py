@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 
-from crlhf_server import quality, webhooks
+from crlhf_server import quality
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Context
 
@@ -72,8 +72,7 @@ def _policy_due(
 
 def emit_pauses(ctx: Context, taken: Sequence[QualityAction]) -> None:
     for action in taken:
-        webhooks.emit(
-            ctx,
+        ctx.webhooks.emit(
             WebhookEvent.ANNOTATOR_PAUSED,
             {"annotator_id": action.annotator_id, "reason": action.reason, "by": action.actor},
         )
@@ -89,8 +88,7 @@ def after_accept(
     if not fresh:
         return
     for receipt in fresh:
-        webhooks.emit(
-            ctx,
+        ctx.webhooks.emit(
             WebhookEvent.SUBMISSION_ACCEPTED,
             {
                 "submission_id": str(receipt.submission_id),
@@ -103,7 +101,7 @@ def after_accept(
         ctx.store.read(), (r.sample_id for r in fresh), ctx.settings.target_confidence
     )
     for sample_id in sorted(now_confident - confident_before):
-        webhooks.emit(ctx, WebhookEvent.SAMPLE_CONFIDENT, {"sample_id": sample_id})
+        ctx.webhooks.emit(WebhookEvent.SAMPLE_CONFIDENT, {"sample_id": sample_id})
     clock = time.monotonic()
     if (
         ctx.settings.auto_pause

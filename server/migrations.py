@@ -246,3 +246,21 @@ def m011_round_worker(db: sqlite_utils.Database) -> None:
         "WHERE status IN ('succeeded', 'failed', 'cancelled')"
     )
     db.execute("CREATE INDEX training_rounds_status ON training_rounds (status, id)")
+
+
+@migrations(name="m012_webhook_outbox")
+def m012_webhook_outbox(db: sqlite_utils.Database) -> None:
+    """Deliveries still queued when the server stopped, sent at the next start
+    (server/webhooks.py, ``Dispatcher.close`` and ``resume``)."""
+    db.execute(
+        """CREATE TABLE webhook_outbox (
+            id INTEGER PRIMARY KEY,
+            webhook_id INTEGER NOT NULL REFERENCES webhooks(id),
+            event TEXT NOT NULL,
+            delivery_id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            attempt INTEGER NOT NULL,
+            due_at REAL NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )

@@ -4,7 +4,8 @@ Each annotator token may make ``rate_limit_burst`` requests at once and then
 ``rate_limit_per_minute`` on average; the next request is refused with 429
 ``rate_limited`` and ``Retry-After`` (the seconds until a token is back in the bucket).
 Admin tokens are not limited: imports and refits are admin work and bounded by design.
-Buckets live per process: behind several server processes the limit is per process.
+Buckets live in the app's context (``Context.rate_limiter``, built in ``create_app``; None
+when limiting is off): behind several server processes the limit is per process.
 Clients retry 429 with backoff (the offline queue keeps the rows pending meanwhile).
 """
 
@@ -12,12 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crlhf_server.db import Store
-from crlhf_server.deps import Context
+from crlhf_server.settings import Settings
 
 from crlhf.errors import RateLimited
 
@@ -55,19 +54,9 @@ class RateLimiter:
                 )
             bucket.tokens -= 1.0
 
-
-_LIMITERS: weakref.WeakKeyDictionary[Store, RateLimiter] = weakref.WeakKeyDictionary()
-_LIMITERS_LOCK = threading.Lock()
-
-
-def check(ctx: Context, annotator_id: int) -> None:
-    """Apply the configured limit to one request of ``annotator_id`` (no-op when off)."""
-    per_minute = ctx.settings.rate_limit_per_minute
-    if per_minute is None:
-        return
-    with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get(ctx.store)
-        if limiter is None:
-            limiter = RateLimiter(per_minute, ctx.settings.rate_limit_burst)
-            _LIMITERS[ctx.store] = limiter
-    limiter.check(annotator_id)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimiter | None:
+        """The configured limiter, or None when ``rate_limit_per_minute`` is unset."""
+        if settings.rate_limit_per_minute is None:
+            return None
+        return cls(settings.rate_limit_per_minute, settings.rate_limit_burst)

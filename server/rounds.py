@@ -18,7 +18,7 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 
-from crlhf_server import views, webhooks
+from crlhf_server import views
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Context
 
@@ -196,7 +196,7 @@ def expire_leases(ctx: Context) -> None:
     with ctx.store.write() as conn:
         failed = fail_stale(conn, now)
     for changed in failed:
-        webhooks.emit(ctx, WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
+        ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
 
 
 def current_adapter(conn: sqlite3.Connection) -> CurrentAdapter:

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     webhook_backoff_s: Annotated[float, Field(ge=0.0)] = 2.0
     """Wait before the first retry; doubled after each failed attempt."""
     webhook_timeout_s: Annotated[float, Field(gt=0.0)] = 10.0
+    webhook_shutdown_grace_s: Annotated[float, Field(ge=0.0)] = 5.0
+    """At shutdown, how long due deliveries may still run; the rest wait in the outbox."""
     target_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
     """A sample is confident (webhook ``sample.confident``) when every judged line's
     posterior is at least this or at most 1 minus this."""

@@ -75,7 +75,7 @@ def _lines(code: str) -> tuple[CodeLine, ...]:
 
 
 def task(row: sqlite3.Row) -> Task:
-    """A served task from the allow-listed columns of :mod:`server.routing`'s query."""
+    """A served task from the allow-listed columns of :mod:`server.task_routing`'s query."""
     return Task(
         sample_id=row["sample_id"],
         problem=ProblemView(

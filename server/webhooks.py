@@ -2,13 +2,19 @@
 
 :func:`emit` is called by the routes after their transaction committed (an event about a
 rolled-back write must never go out). It finds the active webhooks that subscribe to the
-event and hands one job per webhook to the store's :class:`Dispatcher`: a worker thread
+event and hands one job per webhook to the app's :class:`Dispatcher`: a worker thread
 that posts the body with ``X-Crlhf-Event`` and ``X-Crlhf-Signature`` (HMAC-SHA256 over
 timestamp and body, see :mod:`crlhf.webhooks`; re-signed at every attempt, so the
 timestamp is fresh), and on a network error or a non-2xx answer retries after
 ``webhook_backoff_s`` · 2^(attempt−1) seconds, up to ``webhook_max_attempts``. Every
 attempt is a row of ``webhook_deliveries``. The worker thread starts with the first job
 and ends when nothing is left to send, so idle servers (and test apps) hold no thread.
+
+The dispatcher belongs to the app (``Context.webhooks``, built in ``create_app``). At
+shutdown :meth:`Dispatcher.close` gives due jobs a grace period to finish and writes every
+job still queued (a retry waiting for its backoff, a job the grace period did not reach) to
+``webhook_outbox``; the next start (:meth:`Dispatcher.resume`) sends them. No event is
+dropped because the server stopped.
 
 Body: ``{"event": ..., "delivery_id": ..., "created_at": ..., "data": {...}}``.
 """
@@ -22,14 +28,13 @@ import logging
 import threading
 import time
 import uuid
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from crlhf_server.clock import now_iso
 from crlhf_server.db import Store
-from crlhf_server.deps import Context
+from crlhf_server.settings import Settings
 from crlhf_server.views import parse_time
 
 from crlhf.errors import WebhookNotFound
@@ -65,15 +70,139 @@ class Dispatcher:
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._busy = 0
+        self._closed = False
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_settings(cls, store: Store, settings: Settings) -> Dispatcher:
+        return cls(
+            store,
+            max_attempts=settings.webhook_max_attempts,
+            backoff_s=settings.webhook_backoff_s,
+            timeout_s=settings.webhook_timeout_s,
+        )
 
     def submit(self, job: _Job, delay_s: float = 0.0) -> None:
         with self._cond:
+            if self._closed:
+                self._persist([(time.monotonic() + delay_s, job)])
+                return
             heapq.heappush(self._queue, (time.monotonic() + delay_s, next(self._order), job))
             self._cond.notify()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
                 self._thread.start()
+
+    def emit(self, event: WebhookEvent, data: dict[str, Any]) -> int:
+        """Queue ``event`` for every active webhook subscribed to it; return how many.
+
+        Call after the transaction that made the event has committed.
+        """
+        hooks = (
+            self._store.read()
+            .execute("SELECT id, url, secret, events FROM webhooks WHERE active = 1")
+            .fetchall()
+        )
+        queued = 0
+        for hook in hooks:
+            events = json.loads(hook["events"])
+            if events and event.value not in events:
+                continue
+            delivery_id = uuid.uuid4().hex
+            body = json.dumps(
+                {
+                    "event": event.value,
+                    "delivery_id": delivery_id,
+                    "created_at": now_iso(),
+                    "data": data,
+                },
+                separators=(",", ":"),
+            ).encode()
+            self.submit(
+                _Job(hook["id"], hook["url"], hook["secret"], event.value, delivery_id, body)
+            )
+            queued += 1
+        return queued
+
+    def resume(self) -> int:
+        """Queue the jobs a previous shutdown left in ``webhook_outbox``; return how many.
+
+        A job keeps its attempt count and its due time (wall clock, so time spent stopped
+        counts toward the backoff); a webhook deactivated meanwhile gets nothing (logged).
+        """
+        with self._store.write() as conn:
+            rows = conn.execute("SELECT * FROM webhook_outbox ORDER BY id").fetchall()
+            conn.execute("DELETE FROM webhook_outbox")
+            active = {
+                r["id"]: r
+                for r in conn.execute("SELECT id, url, secret FROM webhooks WHERE active = 1")
+            }
+        resumed = 0
+        for row in rows:
+            hook = active.get(row["webhook_id"])
+            if hook is None:
+                logger.warning(
+                    "webhook %s: inactive, dropping queued delivery %s",
+                    row["webhook_id"],
+                    row["delivery_id"],
+                )
+                continue
+            job = _Job(
+                row["webhook_id"],
+                hook["url"],
+                hook["secret"],
+                row["event"],
+                row["delivery_id"],
+                bytes(row["body"]),
+                row["attempt"],
+            )
+            self.submit(job, max(0.0, float(row["due_at"]) - time.time()))
+            resumed += 1
+        if resumed:
+            logger.info("resumed %d webhook deliveries from the outbox", resumed)
+        return resumed
+
+    def close(self, grace_s: float) -> int:
+        """Stop: let due jobs finish for up to ``grace_s``, persist the rest; return how many.
+
+        Jobs whose backoff has not run out are persisted at once rather than waited for.
+        """
+        deadline = time.monotonic() + grace_s
+        with self._cond:
+            while self._busy or (self._queue and self._queue[0][0] <= time.monotonic()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            self._closed = True
+            left_over = [(due, job) for due, _, job in self._queue]
+            self._queue.clear()
+            self._cond.notify_all()
+        self._persist(left_over)
+        return len(left_over)
+
+    def _persist(self, jobs: list[tuple[float, _Job]]) -> None:
+        if not jobs:
+            return
+        wall_minus_monotonic = time.time() - time.monotonic()
+        with self._store.write() as conn:
+            conn.executemany(
+                "INSERT INTO webhook_outbox (webhook_id, event, delivery_id, body, attempt, "
+                "due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        job.webhook_id,
+                        job.event,
+                        job.delivery_id,
+                        job.body,
+                        job.attempt,
+                        due + wall_minus_monotonic,
+                        now_iso(),
+                    )
+                    for due, job in jobs
+                ],
+            )
+        logger.info("kept %d webhook deliveries in the outbox for the next start", len(jobs))
 
     def wait_idle(self, timeout_s: float) -> bool:
         """Block until nothing is queued or in flight (tests, shutdown); False on timeout."""
@@ -173,58 +302,6 @@ class Dispatcher:
             )
 
 
-_DISPATCHERS: weakref.WeakKeyDictionary[Store, Dispatcher] = weakref.WeakKeyDictionary()
-_DISPATCHERS_LOCK = threading.Lock()
-
-
-def dispatcher(ctx: Context) -> Dispatcher:
-    """The dispatcher of this context's store (one per database, made on first use)."""
-    with _DISPATCHERS_LOCK:
-        found = _DISPATCHERS.get(ctx.store)
-        if found is None:
-            s = ctx.settings
-            found = Dispatcher(
-                ctx.store,
-                max_attempts=s.webhook_max_attempts,
-                backoff_s=s.webhook_backoff_s,
-                timeout_s=s.webhook_timeout_s,
-            )
-            _DISPATCHERS[ctx.store] = found
-        return found
-
-
-def emit(ctx: Context, event: WebhookEvent, data: dict[str, Any]) -> int:
-    """Queue ``event`` for every active webhook subscribed to it; return how many.
-
-    Call after the transaction that made the event has committed.
-    """
-    hooks = (
-        ctx.store.read()
-        .execute("SELECT id, url, secret, events FROM webhooks WHERE active = 1")
-        .fetchall()
-    )
-    queued = 0
-    for hook in hooks:
-        events = json.loads(hook["events"])
-        if events and event.value not in events:
-            continue
-        delivery_id = uuid.uuid4().hex
-        body = json.dumps(
-            {
-                "event": event.value,
-                "delivery_id": delivery_id,
-                "created_at": now_iso(),
-                "data": data,
-            },
-            separators=(",", ":"),
-        ).encode()
-        dispatcher(ctx).submit(
-            _Job(hook["id"], hook["url"], hook["secret"], event.value, delivery_id, body)
-        )
-        queued += 1
-    return queued
-
-
 def _view(row: Any) -> Webhook:
     return Webhook(
         id=row["id"],
@@ -235,9 +312,9 @@ def _view(row: Any) -> Webhook:
     )
 
 
-def register(ctx: Context, body: WebhookIn) -> Webhook:
+def register(store: Store, body: WebhookIn) -> Webhook:
     events = json.dumps(sorted({e.value for e in body.events}))
-    with ctx.store.write() as conn:
+    with store.write() as conn:
         cursor = conn.execute(
             "INSERT INTO webhooks (url, secret, events, created_at) VALUES (?, ?, ?, ?)",
             (body.url, body.secret, events, now_iso()),
@@ -246,12 +323,12 @@ def register(ctx: Context, body: WebhookIn) -> Webhook:
     return _view(row)
 
 
-def list_webhooks(ctx: Context) -> list[Webhook]:
-    return [_view(r) for r in ctx.store.read().execute("SELECT * FROM webhooks ORDER BY id")]
+def list_webhooks(store: Store) -> list[Webhook]:
+    return [_view(r) for r in store.read().execute("SELECT * FROM webhooks ORDER BY id")]
 
 
-def deactivate(ctx: Context, webhook_id: int) -> Webhook:
-    with ctx.store.write() as conn:
+def deactivate(store: Store, webhook_id: int) -> Webhook:
+    with store.write() as conn:
         conn.execute("UPDATE webhooks SET active = 0 WHERE id = ?", (webhook_id,))
         row = conn.execute("SELECT * FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
     if row is None:
@@ -259,9 +336,9 @@ def deactivate(ctx: Context, webhook_id: int) -> Webhook:
     return _view(row)
 
 
-def deliveries(ctx: Context, webhook_id: int | None = None) -> list[WebhookDelivery]:
+def deliveries(store: Store, webhook_id: int | None = None) -> list[WebhookDelivery]:
     where, params = ("WHERE webhook_id = ?", (webhook_id,)) if webhook_id else ("", ())
-    rows = ctx.store.read().execute(f"SELECT * FROM webhook_deliveries {where} ORDER BY id", params)
+    rows = store.read().execute(f"SELECT * FROM webhook_deliveries {where} ORDER BY id", params)
     return [
         WebhookDelivery(
             id=r["id"],

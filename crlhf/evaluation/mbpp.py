@@ -8,22 +8,36 @@ function after it; all three ``test_list`` asserts are then run (not the challen
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.problems import BenchProblem
 
 TEST_SPLIT = range(11, 511)
-DEFAULT_PATH = Path("../shared/data/mbpp/mbpp.jsonl")
-"""Where the team keeps the data set, relative to the repository root."""
+ENV_PATH = "CRLHF_MBPP"
+"""The environment variable naming the ``mbpp.jsonl`` file when no path is given."""
+
+
+def resolve_path(path: Path | None) -> Path:
+    """``path``, else ``$CRLHF_MBPP``: MBPP is not bundled, so its place must be named."""
+    if path is not None:
+        return path
+    if named := os.environ.get(ENV_PATH):
+        return Path(named)
+    raise InvalidInput(
+        f"MBPP needs its data file: pass --mbpp-path FILE (mbpp.jsonl) or set ${ENV_PATH}",
+        field="mbpp_path",
+    )
 
 
 def prompt_for(description: str, first_test: str) -> str:
     return f'"""\n{description.strip()}\n{first_test.strip()}\n"""\n'
 
 
-def load(path: Path = DEFAULT_PATH, task_ids: range = TEST_SPLIT) -> list[BenchProblem]:
+def load(path: Path | None = None, task_ids: range = TEST_SPLIT) -> list[BenchProblem]:
     """The MBPP problems whose ids are in ``task_ids`` (the 500-problem test split)."""
+    path = resolve_path(path)
     if not path.is_file():
         raise InvalidInput(f"MBPP data not found at {path}", field="mbpp_path")
     problems = []

@@ -17,7 +17,7 @@ from crlhf.evaluation.problems import BenchProblem
 SUITES = ("humaneval", "mbpp", "testbed-train", "testbed-heldout")
 
 
-def load_suite(name: str, mbpp_path: Path = mbpp.DEFAULT_PATH) -> list[BenchProblem]:
+def load_suite(name: str, mbpp_path: Path | None = None) -> list[BenchProblem]:
     if name == "humaneval":
         return humaneval.load()
     if name == "mbpp":

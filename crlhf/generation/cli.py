@@ -39,7 +39,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         "--stop", action="append", help="stop sequence (repeatable; default: the paper's set)"
     )
     parser.add_argument("--suite", choices=SUITES, default="humaneval")
-    parser.add_argument("--mbpp-path", type=Path, default=mbpp.DEFAULT_PATH)
+    parser.add_argument(
+        "--mbpp-path", type=Path, help=f"mbpp.jsonl for --suite mbpp (default: ${mbpp.ENV_PATH})"
+    )
     parser.add_argument("--limit", type=int, help="only the first N problems")
 
 

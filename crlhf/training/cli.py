@@ -27,6 +27,7 @@ from crlhf.client import CrlhfClient
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import CrlhfError, InvalidFile
 from crlhf.jsonl import read_jsonl
+from crlhf.key_value import parse_key_value
 from crlhf.schemas import (
     ExportRow,
     RoundStatus,
@@ -51,16 +52,6 @@ def next_version(root: Path) -> str:
         if (match := VERSION_PATTERN.match(child.name))
     ]
     return f"v{max(numbers, default=0) + 1:04d}"
-
-
-def _setting(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key.strip(), json.loads(raw)
-    except json.JSONDecodeError:
-        return key.strip(), raw
 
 
 def _settings(args: argparse.Namespace, round_params: dict[str, Any]) -> PPOConfig:
@@ -186,7 +177,7 @@ def add_ppo_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -
     parser.add_argument("--config", type=Path, help="JSON file of PPO settings")
     parser.add_argument(
         "--set",
-        type=_setting,
+        type=parse_key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",

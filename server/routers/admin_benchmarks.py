@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crlhf_server import benchmarks, webhooks
+from crlhf_server import benchmarks
 from crlhf_server.auth import CurrentAdmin
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
@@ -29,7 +29,7 @@ _RESULT = JsonAnswer(BenchmarkResult)
 def post_result(body: BenchmarkResultIn, ctx: Ctx, admin: CurrentAdmin) -> Response:
     with ctx.store.write() as conn:
         result, created = benchmarks.record(conn, body, now_iso())
-    webhooks.emit(ctx, WebhookEvent.BENCHMARK_FINISHED, result.model_dump(mode="json"))
+    ctx.webhooks.emit(WebhookEvent.BENCHMARK_FINISHED, result.model_dump(mode="json"))
     return _RESULT(result, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

@@ -6,7 +6,7 @@ stopped reporting is already failed when anyone looks at it.
 
 from __future__ import annotations
 
-from crlhf_server import benchmarks, rounds, webhooks
+from crlhf_server import benchmarks, rounds
 from crlhf_server.auth import CurrentAdmin
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
@@ -55,7 +55,7 @@ def claim_round(body: RoundClaim, ctx: Ctx, admin: CurrentAdmin) -> Response | T
         claimed = rounds.claim(conn, body, now_iso())
     if claimed is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    webhooks.emit(ctx, WebhookEvent.ROUND_CHANGED, claimed.model_dump(mode="json"))
+    ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, claimed.model_dump(mode="json"))
     return claimed
 
 
@@ -86,5 +86,5 @@ def transition_round(
     rounds.expire_leases(ctx)
     with ctx.store.write() as conn:
         changed = rounds.transition(conn, round_id, body, now_iso())
-    webhooks.emit(ctx, WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
+    ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
     return changed

@@ -14,18 +14,18 @@ router = APIRouter(prefix="/v1/admin/webhooks", tags=["admin"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def register(body: WebhookIn, ctx: Ctx, admin: CurrentAdmin) -> Webhook:
-    return webhooks.register(ctx, body)
+    return webhooks.register(ctx.store, body)
 
 
 @router.get("")
 def list_webhooks(ctx: Ctx, admin: CurrentAdmin) -> list[Webhook]:
-    return webhooks.list_webhooks(ctx)
+    return webhooks.list_webhooks(ctx.store)
 
 
 @router.delete("/{webhook_id}")
 def deactivate(webhook_id: int, ctx: Ctx, admin: CurrentAdmin) -> Webhook:
     """Stop deliveries (the webhook and its log stay, for the record)."""
-    return webhooks.deactivate(ctx, webhook_id)
+    return webhooks.deactivate(ctx.store, webhook_id)
 
 
 @router.get("/deliveries")
@@ -33,4 +33,4 @@ def deliveries(
     ctx: Ctx, admin: CurrentAdmin, webhook_id: int | None = None
 ) -> list[WebhookDelivery]:
     """Every delivery attempt, oldest first."""
-    return webhooks.deliveries(ctx, webhook_id)
+    return webhooks.deliveries(ctx.store, webhook_id)

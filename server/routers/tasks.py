@@ -1,4 +1,4 @@
-"""Handing out tasks (see :mod:`server.routing`)."""
+"""Handing out tasks (see :mod:`server.task_routing`)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ from crlhf_server.auth import CurrentUser
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
 from crlhf_server.responses import JsonAnswer
-from crlhf_server.routing import RoutingPolicy, next_tasks
+from crlhf_server.task_routing import RoutingPolicy, next_tasks
 from fastapi import APIRouter, Query, Response
 
-from crlhf.schemas import Task
+from crlhf.schemas import MAX_TASKS_PER_REQUEST, Task
 
 router = APIRouter(prefix="/v1", tags=["annotator"])
-
-MAX_TASKS_PER_CALL = 20
-
 
 _TASKS = JsonAnswer(list[Task])
 
@@ -25,7 +22,7 @@ _TASKS = JsonAnswer(list[Task])
 async def get_next_tasks(
     ctx: Ctx,
     user: CurrentUser,
-    count: Annotated[int, Query(ge=1, le=MAX_TASKS_PER_CALL)] = 1,
+    count: Annotated[int, Query(ge=1, le=MAX_TASKS_PER_REQUEST)] = 1,
 ) -> Response:
     policy = RoutingPolicy.from_settings(ctx.settings)
     rolls = [ctx.rng.random() for _ in range(count)]

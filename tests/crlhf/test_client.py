@@ -273,3 +273,11 @@ async def test_skip_posts_to_the_quoted_task_path_and_raises_not_served():
             await client.skip("s-1")
     assert seen[0].method == "POST"
     assert seen[0].url.raw_path == b"/v1/tasks/round-1%2Fs%207/skip"
+
+
+def test_the_error_modules_docstring_draws_the_current_tree() -> None:
+    import crlhf.errors
+
+    assert crlhf.errors.exception_tree() in (crlhf.errors.__doc__ or ""), (
+        "crlhf/errors.py's docstring is out of date: paste crlhf.errors.exception_tree()"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from crlhf.client import CrlhfClient
-from crlhf.errors import AuthenticationFailed, InvalidInput
+from crlhf.errors import AuthenticationFailed, InvalidFile, InvalidInput
 from crlhf.offline_queue import OfflineQueue, QueueState, queue_path
 from crlhf.schemas import Label, LineLabel, Submission
 
@@ -243,3 +244,58 @@ async def test_a_server_that_acknowledges_nothing_does_not_loop_forever(queue):
     async with CrlhfClient(BASE, "good", transport=httpx.MockTransport(handler)) as client:
         result = await queue.sync(client, sleep=no_sleep)
     assert result.synced == 0 and result.pending == 1 and not result.offline
+
+
+UNVERSIONED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    submission_id TEXT NOT NULL UNIQUE,
+    sample_id     TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    state         TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'synced', 'rejected')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    enqueued_at   TEXT NOT NULL,
+    synced_at     TEXT,
+    error_code    TEXT,
+    error_message TEXT
+);
+CREATE INDEX IF NOT EXISTS submissions_state_seq ON submissions (state, seq);
+"""
+"""The queue file as crlhf 0.1.0 wrote it, before it carried a schema version."""
+
+
+def test_a_queue_file_from_before_versioning_upgrades_with_its_votes(tmp_path):
+    path = tmp_path / "old.db"
+    waiting = [make_submission("s-1"), make_submission("s-2", wrong=3)]
+    old = sqlite3.connect(path)
+    old.executescript(UNVERSIONED_SCHEMA)
+    old.executemany(
+        "INSERT INTO submissions (submission_id, sample_id, body, enqueued_at) VALUES (?,?,?,?)",
+        [
+            (str(s.submission_id), s.sample_id, s.model_dump_json(), "2026-11-01T00:00:00+00:00")
+            for s in waiting
+        ],
+    )
+    old.commit()
+    old.close()
+
+    with OfflineQueue(path) as upgraded:
+        assert [p.submission for p in upgraded.pending()] == waiting
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 1
+    check.close()
+
+
+def test_a_queue_file_from_a_newer_crlhf_is_refused_untouched(tmp_path):
+    path = tmp_path / "new.db"
+    with OfflineQueue(path) as q:
+        q.enqueue(make_submission("s-1"))
+    newer = sqlite3.connect(path)
+    newer.execute("PRAGMA user_version = 99")
+    newer.close()
+    with pytest.raises(InvalidFile, match="newer crlhf"):
+        OfflineQueue(path)
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT count(*) FROM submissions").fetchone()[0] == 1
+    check.close()

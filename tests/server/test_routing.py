@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crlhf_server.routing import binary_entropy, summed_entropy
+from crlhf_server.task_routing import binary_entropy, summed_entropy
 
 from tests.server.conftest import HONEYPOTS, Api, submission_for
 

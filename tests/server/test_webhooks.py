@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from crlhf_server.webhooks import dispatcher
+from crlhf_server.app import open_store
 
 from crlhf.webhooks import EVENT_HEADER, SIGNATURE_HEADER, verify
-from tests.server.conftest import Api, submission_for
+from tests.server.conftest import Api, build_api, submission_for
 
 SECRET = "receiver-secret-0123456789"
 
@@ -68,7 +69,7 @@ def _register(api: Api, url: str, events: list[str] | None = None) -> int:
 
 
 def _settle(api: Api) -> None:
-    assert dispatcher(api.context).wait_idle(10.0)
+    assert api.context.webhooks.wait_idle(10.0)
 
 
 def test_submission_event_is_signed_and_verifies(make_api: Any, receiver: Receiver) -> None:
@@ -173,3 +174,39 @@ def test_confidence_and_pause_events(make_api: Any, receiver: Receiver) -> None:
     assert set(kinds) == {"sample.confident", "annotator.paused"}
     assert "balanced accuracy" in events[-1]["data"]["reason"]
     assert events[-1]["data"]["by"] == "policy"
+
+
+def test_pending_deliveries_survive_a_shutdown(tmp_path, receiver: Receiver) -> None:
+    """A retry still waiting for its backoff at shutdown is kept and sent at the next start."""
+    api, client = build_api(
+        tmp_path, webhook_backoff_s=60.0, webhook_max_attempts=3, webhook_shutdown_grace_s=0.5
+    )
+    with client:
+        _register(api, receiver.url, ["round.changed"])
+        receiver.fail_first = 1
+        api.client.post("/v1/admin/rounds", json={}, headers=api.admin)
+        created = api.client.get("/v1/admin/rounds", headers=api.admin).json()[0]
+        api.client.post(
+            f"/v1/admin/rounds/{created['id']}/transition",
+            json={"status": "running"},
+            headers=api.admin,
+        )
+        deadline = time.monotonic() + 10
+        while receiver.calls < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    # The first attempt failed; the retry (due in 60 s) was written to the outbox at shutdown.
+    assert receiver.received == []
+
+    store = open_store(api.context.settings)
+    [kept] = store.read().execute("SELECT * FROM webhook_outbox").fetchall()
+    assert kept["attempt"] == 2 and kept["due_at"] > time.time() + 30
+    # Time passes while the server is down: the retry is due when it starts again.
+    with store.write() as conn:
+        conn.execute("UPDATE webhook_outbox SET due_at = ?", (time.time() - 1,))
+    store.close()
+    again, client = build_api(tmp_path)
+    with client:
+        assert again.context.webhooks.wait_idle(10.0)
+        assert again.context.store.read().execute("SELECT * FROM webhook_outbox").fetchall() == []
+    [(event, _, raw)] = receiver.received
+    assert event == "round.changed" and json.loads(raw)["delivery_id"] == kept["delivery_id"]

@@ -77,3 +77,12 @@ def test_every_reference_solution_passes(suite: str, mbpp_path: Path) -> None:
     outcomes = _check(problems, lambda p: [p.reference], executor)
     failures = [p.task_id for p, o in zip(problems, outcomes, strict=True) if o != [Outcome.PASSED]]
     assert failures == []
+
+
+def test_mbpp_has_no_checkout_relative_default(monkeypatch, mbpp_path: Path) -> None:
+    """MBPP is not bundled: its file is named by the caller or by $CRLHF_MBPP, never guessed."""
+    monkeypatch.delenv(mbpp.ENV_PATH, raising=False)
+    with pytest.raises(InvalidInput, match="--mbpp-path"):
+        load_suite("mbpp")
+    monkeypatch.setenv(mbpp.ENV_PATH, str(mbpp_path))
+    assert len(load_suite("mbpp")) == 500
