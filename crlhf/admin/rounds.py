@@ -6,8 +6,8 @@ import argparse
 
 from crlhf.admin.command import command
 from crlhf.admin.output import dump, fields, key_values, table
+from crlhf.arg_types import parse_key_value
 from crlhf.client import CrlhfClient
-from crlhf.key_value import parse_key_value
 from crlhf.schemas import RoundProgress, RoundStatus, TrainingRoundIn
 
 

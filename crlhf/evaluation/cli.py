@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from crlhf.arg_types import parse_ks
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.bench import BenchConfig, Completer, reference_completer, run_bench
@@ -24,25 +25,13 @@ from crlhf.generation.cli import add_model_options, build_generator
 from crlhf.sandbox import Executor, Limits
 
 
-def _ks(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of integers: {text!r}"
-        ) from None
-    if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError("k values must be positive integers")
-    return values
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser)
     parser.add_argument(
         "--reference", action="store_true", help="run the reference solutions instead of a model"
     )
     parser.add_argument("--n", type=int, default=100, help="samples per problem")
-    parser.add_argument("--k", type=_ks, default=(1, 10, 100), help="comma-separated k values")
+    parser.add_argument("--k", type=parse_ks, default=(1, 10, 100), help="comma-separated k values")
     parser.add_argument("--run-id", help="name of the run (default: derived from the settings)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="runs directory")
     parser.add_argument("--workers", type=int, help="parallel sandbox runners (default: 2 x CPUs)")

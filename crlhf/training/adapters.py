@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,17 @@ VALUE_HEAD_FILE = "value_head.safetensors"
 MANIFEST_FILE = "manifest.json"
 
 Metric = float | int | str | bool | None
+VERSION_PATTERN = re.compile(r"^v(\d+)$")
+
+
+def next_version(root: Path) -> str:
+    """``v0001`` for an empty root, else one past the highest ``vNNNN`` there."""
+    numbers = [
+        int(match.group(1))
+        for child in (root.iterdir() if root.is_dir() else [])
+        if (match := VERSION_PATTERN.match(child.name))
+    ]
+    return f"v{max(numbers, default=0) + 1:04d}"
 
 
 class AdapterManifest(BaseModel):

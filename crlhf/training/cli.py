@@ -16,176 +16,44 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import re
 import sys
 from pathlib import Path
-from typing import Any
 
 from crlhf.client import CrlhfClient
-from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
-from crlhf.errors import CrlhfError, InvalidFile
+from crlhf.client_config import ENV_ADMIN_TOKEN
 from crlhf.jsonl import read_jsonl
-from crlhf.key_value import parse_key_value
-from crlhf.schemas import (
-    ExportRow,
-    RoundStatus,
-    RoundTransition,
-    TrainingRound,
-    TrainingRoundIn,
+from crlhf.schemas import ExportRow
+from crlhf.training.distributed import from_launcher, portable
+from crlhf.training.round import RoundResult, fetch_rows
+from crlhf.training.round_options import (
+    add_ppo_options,
+    emit,
+    ppo_config,
+    server_config,
+    settings,
+    shown_params,
+    train,
 )
-from crlhf.training.config import PPOConfig, make_config
-from crlhf.training.distributed import DataParallel, from_launcher, portable
-from crlhf.training.round import RoundResult, StepCallback, fetch_rows, run_round
+from crlhf.training.server_round import open_round, report_failure, report_success
 
 logger = logging.getLogger(__name__)
-
-VERSION_PATTERN = re.compile(r"^v(\d+)$")
-
-
-def next_version(root: Path) -> str:
-    """``v0001`` for an empty root, else one past the highest ``vNNNN`` there."""
-    numbers = [
-        int(match.group(1))
-        for child in (root.iterdir() if root.is_dir() else [])
-        if (match := VERSION_PATTERN.match(child.name))
-    ]
-    return f"v{max(numbers, default=0) + 1:04d}"
-
-
-def _settings(args: argparse.Namespace, round_params: dict[str, Any]) -> PPOConfig:
-    """Config file < round params from the server < ``--set`` < dedicated flags."""
-    values: dict[str, Any] = {}
-    if args.config is not None:
-        try:
-            values.update(json.loads(args.config.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError, TypeError, ValueError) as exc:
-            raise InvalidFile(f"{args.config}: not a JSON object of PPO settings: {exc}") from exc
-    known = set(PPOConfig.model_fields)
-    ignored = sorted(set(round_params) - known)
-    if ignored:
-        logger.info("round params not for the PPO trainer, ignored: %s", ", ".join(ignored))
-    values.update({k: v for k, v in round_params.items() if k in known})
-    values.update(dict(args.set))
-    for flag in ("seed", "min_votes"):
-        if getattr(args, flag) is not None:
-            values[flag] = getattr(args, flag)
-    return make_config(values)
-
-
-def emit(event: str, **fields: object) -> None:
-    """One JSON line of progress on stdout (``--progress-json``), flushed at once: the
-    reader is ``crlhf worker``, which forwards it to the server's heartbeat."""
-    sys.stdout.write(json.dumps({"event": event, **fields}) + "\n")
-    sys.stdout.flush()
-
-
-def _on_step(args: argparse.Namespace) -> StepCallback | None:
-    if not args.progress_json:
-        return None
-
-    def report(done: int, total: int) -> None:
-        emit("step", done=done, total=total)
-
-    return report
-
-
-def _train(
-    args: argparse.Namespace,
-    rows: list[ExportRow],
-    config: PPOConfig,
-    round_id: int | None,
-    *,
-    version: str | None = None,
-    parallel: DataParallel | None = None,
-) -> RoundResult:
-    return run_round(
-        rows,
-        base_model=args.base_model,
-        out_root=args.out_dir,
-        version=version or args.version or next_version(args.out_dir),
-        config=config,
-        parent=args.parent,
-        round_id=round_id,
-        progress=not args.no_progress,
-        on_step=_on_step(args) if parallel is None or parallel.rank == 0 else None,
-        parallel=parallel,
-    )
-
-
-def _client_config(args: argparse.Namespace) -> ClientConfig:
-    return ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
-
-
-async def _open_round(
-    client: CrlhfClient, args: argparse.Namespace, note: str
-) -> tuple[TrainingRound, PPOConfig]:
-    """The requested (``--round-id``) or a new round, moved to ``running``, and its
-    settings."""
-    if args.round_id is not None:
-        training_round = await client.get_round(args.round_id)
-    else:
-        shown = {k: v for k, v in args.set if v is None or isinstance(v, int | float | str)}
-        training_round = await client.create_round(TrainingRoundIn(params=shown, note=note))
-    config = _settings(args, dict(training_round.params))
-    await client.transition_round(training_round.id, RoundTransition(status=RoundStatus.RUNNING))
-    return training_round, config
-
-
-async def _report_failure(client: CrlhfClient, round_id: int, exc: BaseException) -> None:
-    """Mark the round ``failed`` with ``exc`` as the reason (logged if that fails too)."""
-    reason = f"{type(exc).__name__}: {exc}"[:10_000]
-    try:
-        await client.transition_round(
-            round_id, RoundTransition(status=RoundStatus.FAILED, message=reason)
-        )
-    except CrlhfError as report_error:
-        logger.error("could not mark round %d failed: %s", round_id, report_error)
-
-
-async def _report_success(
-    client: CrlhfClient, round_id: int, result: RoundResult, message: str
-) -> None:
-    await client.transition_round(
-        round_id,
-        RoundTransition(
-            status=RoundStatus.SUCCEEDED,
-            adapter_version=result.version,
-            metrics=result.manifest.metrics,
-            message=message,
-        ),
-    )
 
 
 async def _online(args: argparse.Namespace) -> RoundResult:
     """Register the round with the server around the training; a failure marks it failed."""
-    async with CrlhfClient.from_config(_client_config(args)) as client:
-        training_round, config = await _open_round(client, args, "crlhf train-round")
+    async with CrlhfClient.from_config(server_config(args)) as client:
+        training_round, config = await open_round(
+            client, args.round_id, shown_params(args), "crlhf train-round", settings(args)
+        )
         try:
             rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
-            result = _train(args, rows, config, training_round.id)
+            result = train(args, rows, config, training_round.id)
         except BaseException as exc:
-            await _report_failure(client, training_round.id, exc)
+            await report_failure(client, training_round.id, exc)
             raise
-        await _report_success(client, training_round.id, result, f"saved to {result.directory}")
+        await report_success(client, training_round.id, result, f"saved to {result.directory}")
         return result
-
-
-def add_ppo_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """The options :func:`_settings` reads; shared with ``crlhf worker``."""
-    parser.add_argument("--config", type=Path, help="JSON file of PPO settings")
-    parser.add_argument(
-        "--set",
-        type=parse_key_value,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a PPO setting, e.g. learning_rate=1e-4 (repeatable; see docs/training.md)",
-    )
-    parser.add_argument("--seed", type=int, help="seed (default 0)")
-    parser.add_argument("--min-votes", type=int, help="train only on samples with N+ votes")
-    parser.add_argument("--estimator", help="estimator of the server's refit before export")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -231,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
             result = train_launched(args, parallel)
         elif args.data is not None:
-            config = _settings(args, {})
+            config = ppo_config(args, {})
             rows = read_jsonl(args.data, ExportRow)
-            result = _train(args, rows, config, args.for_round)
+            result = train(args, rows, config, args.for_round)
         else:
             result = asyncio.run(_online(args))
     except Exception as exc:

@@ -27,18 +27,12 @@ from crlhf.client import CrlhfClient
 from crlhf.errors import TrainingFailed
 from crlhf.jsonl import read_jsonl
 from crlhf.schemas import ExportRow
-from crlhf.training.cli import (
-    _client_config,
-    _open_round,
-    _report_failure,
-    _report_success,
-    _settings,
-    _train,
-    next_version,
-)
+from crlhf.training.adapters import next_version
 from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, shut_down
 from crlhf.training.round import RoundResult, fetch_rows
+from crlhf.training.round_options import ppo_config, server_config, settings, shown_params, train
+from crlhf.training.server_round import open_round, report_failure, report_success
 from crlhf.training.signals import raise_on_signals
 
 logger = logging.getLogger(__name__)
@@ -67,23 +61,25 @@ def train_launched(args: argparse.Namespace, parallel: DataParallel) -> RoundRes
 
 def _offline(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
     def load() -> tuple[PPOConfig, list[ExportRow]]:
-        return _settings(args, {}), read_jsonl(args.data, ExportRow)
+        return ppo_config(args, {}), read_jsonl(args.data, ExportRow)
 
     config, rows = parallel.agree(load)
     version = parallel.on_main(lambda: str(args.version or next_version(args.out_dir)))
-    return _train(args, rows, config, args.for_round, version=version, parallel=parallel)
+    return train(args, rows, config, args.for_round, version=version, parallel=parallel)
 
 
 async def _begin(args: argparse.Namespace) -> Assignment:
     """Rank 0: the round moved to ``running``, its settings and its triples."""
-    async with CrlhfClient.from_config(_client_config(args)) as client:
+    async with CrlhfClient.from_config(server_config(args)) as client:
         note = "crlhf train-round (accelerate launch)"
-        training_round, config = await _open_round(client, args, note)
+        training_round, config = await open_round(
+            client, args.round_id, shown_params(args), note, settings(args)
+        )
         try:
             rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
             version = args.version or next_version(args.out_dir)
         except BaseException as exc:
-            await _report_failure(client, training_round.id, exc)
+            await report_failure(client, training_round.id, exc)
             raise
         return Assignment(rows, config, version, training_round.id)
 
@@ -92,12 +88,12 @@ async def _end(
     args: argparse.Namespace, round_id: int, outcome: RoundResult | BaseException
 ) -> None:
     """Rank 0: the round ``succeeded`` with the version and metrics, or ``failed``."""
-    async with CrlhfClient.from_config(_client_config(args)) as client:
+    async with CrlhfClient.from_config(server_config(args)) as client:
         if isinstance(outcome, BaseException):
-            await _report_failure(client, round_id, outcome)
+            await report_failure(client, round_id, outcome)
             return
         message = f"saved to {outcome.directory} by {_ranks(outcome)} processes"
-        await _report_success(client, round_id, outcome, message)
+        await report_success(client, round_id, outcome, message)
 
 
 def _ranks(result: RoundResult) -> object:
@@ -116,7 +112,7 @@ def _online(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
     # operation; then the round stays running (docs/training.md).
     with raise_on_signals(_rank_0_stopped) if parallel.rank == 0 else nullcontext():
         try:
-            result = _train(
+            result = train(
                 args,
                 assignment.rows,
                 assignment.config,

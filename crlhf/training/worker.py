@@ -74,7 +74,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Metrics = dict[str, float | int | str | bool | None]
 ConfigFactory = Callable[[Mapping[str, Any]], PPOConfig]
-"""The round's params in, its PPO settings out (``crlhf.training.cli._settings``)."""
+"""The round's params in, its PPO settings out (``crlhf.training.round_options.ppo_config``)."""
 
 
 class WorkerStopped(BaseException):
@@ -236,7 +236,7 @@ class Worker:
     # ---------------------------------------------------------------- stages
 
     def _execute(self, claimed: TrainingRound, beat: Heartbeat, kept: list[Path]) -> RoundStatus:
-        from crlhf.training.cli import next_version
+        from crlhf.training.adapters import next_version
 
         options = self.options
         beat.report("loading", detail="current adapter, settings and the server's export")

@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from crlhf.arg_types import parse_ks
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
-from crlhf.evaluation.cli import _ks
 from crlhf.evaluation.suites import SUITES
 from crlhf.training.child_round import Launch
-from crlhf.training.cli import _settings, add_ppo_options
 from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import launched_world_size
+from crlhf.training.round_options import add_ppo_options, ppo_config
 from crlhf.training.worker import (
     Benchmarks,
     NextSamples,
@@ -95,7 +95,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--bench", action="append", choices=SUITES, default=[], help="suite (repeatable)"
     )
     bench.add_argument("--bench-n", type=int, default=10, help="samples per problem")
-    bench.add_argument("--bench-k", type=_ks, default=(1,), help="comma-separated k values")
+    bench.add_argument("--bench-k", type=parse_ks, default=(1,), help="comma-separated k values")
     bench.add_argument("--bench-limit", type=int, help="only the first N problems")
     bench.add_argument("--bench-workers", type=int, help="sandbox runners (default: 2 x CPUs)")
     bench.add_argument(
@@ -168,10 +168,10 @@ def run(args: argparse.Namespace) -> int:
     client_config = ClientConfig.load(
         args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN)
     )
-    _settings(args, {})  # a bad --config or --set fails now, not at the first round
+    ppo_config(args, {})  # a bad --config or --set fails now, not at the first round
 
     def make_config(params: Mapping[str, Any]) -> PPOConfig:
-        return _settings(args, dict(params))
+        return ppo_config(args, params)
 
     try:
         return Worker(client_config, options, make_config).run()

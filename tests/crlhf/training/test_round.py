@@ -13,8 +13,7 @@ from crlhf.cli import main
 from crlhf.errors import Conflict, EmptyDataset, InvalidInput, InvalidReward, TokenMismatch
 from crlhf.jsonl import write_jsonl
 from crlhf.schemas import ExportRow
-from crlhf.training.adapters import read_manifest
-from crlhf.training.cli import next_version
+from crlhf.training.adapters import next_version, read_manifest
 from crlhf.training.config import PPOConfig, make_config
 from crlhf.training.rollout import select_rollouts
 from crlhf.training.round import run_round
