@@ -164,8 +164,12 @@ def test_a_child_is_stopped_when_starting_its_readers_is_interrupted(
 
     class Interrupted(threading.Thread):
         def start(self) -> None:
-            deadline = time.monotonic() + 10
-            while not pid_file.exists() and time.monotonic() < deadline:
+            # Generous, and until the pid is written (not just the file created): on a
+            # loaded machine the child's interpreter can take seconds to start.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not (
+                pid_file.exists() and pid_file.read_text().strip()
+            ):
                 time.sleep(0.02)
             raise KeyboardInterrupt
 
