@@ -36,9 +36,7 @@ def request_round(ctx: Context, body: TrainingRoundIn) -> TrainingRound:
         return rounds.create(conn, body, now_iso())
 
 
-def cancel_round(
-    ctx: Context, admin: Principal, round_id: int, seen: RoundStatus
-) -> TrainingRound:
+def cancel_round(ctx: Context, admin: Principal, round_id: int, seen: RoundStatus) -> TrainingRound:
     """Cancel ``round_id`` if it is still in the state ``seen`` when the admin confirmed."""
     rounds.expire_leases(ctx)
     with ctx.store.write() as conn:

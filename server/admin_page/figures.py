@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from crlhf_server.admin_page.queries import DayActivity
 from crlhf_server.admin_page.svg import Axes, Series, bar_chart, line_chart, nice_max
@@ -85,11 +85,11 @@ def reward_histogram(rewards: Sequence[float], bins: int = 10) -> Markup:
         "Rewards of the samples the round trained on",
         labels,
         counts,
-        Axes(x_labels=labels, y_max=nice_max(max(counts + [1])), y_format="{:.0f}"),
+        Axes(x_labels=labels, y_max=nice_max(max([*counts, 1])), y_format="{:.0f}"),
     )
 
 
-def reliability_chart(histories: dict[str, Sequence[ReliabilitySnapshot]]) -> Markup:
+def reliability_chart(histories: Mapping[str, Sequence[ReliabilitySnapshot]]) -> Markup:
     """Reliability after each update, one line per annotator (x: update number)."""
     longest = max([len(h) for h in histories.values()] + [1])
     series = [

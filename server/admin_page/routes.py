@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote
@@ -79,7 +79,7 @@ class PageRoute(APIRoute):
     """Security headers on every answer; no session -> the login page; a service error -> a
     page with its message (the JSON API keeps its own error bodies)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
@@ -146,9 +146,7 @@ def _checked(page: tuple[Principal, Session], fields: dict[str, str]) -> Princip
 
 def _page(name: str, page: tuple[Principal, Session], request: Request, **v: Any) -> HTMLResponse:
     done = request.query_params.get("done")
-    return render(
-        name, admin=page[0], csrf=page[1].csrf, notice=DONE_MESSAGES.get(done or ""), **v
-    )
+    return render(name, admin=page[0], csrf=page[1].csrf, notice=DONE_MESSAGES.get(done or ""), **v)
 
 
 # ------------------------------------------------------------------ root, login, logout
@@ -180,8 +178,7 @@ def login(request: Request, ctx: Ctx, store: Store, fields: Form) -> Response:
     response.set_cookie(
         sessions.COOKIE,
         store.open(admin_id),
-        max_age=int(store.ttl_s),
-        path="/",
+        path="/",  # no Max-Age: the server ends it, so an expired session can say so
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",

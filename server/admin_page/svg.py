@@ -37,7 +37,6 @@ class Axes:
     y_min: float = 0.0
     y_max: float = 1.0
     y_format: str = "{:.1f}"
-    y_title: str = ""
 
 
 def _x(i: int, n: int) -> float:
@@ -78,17 +77,12 @@ def _frame(axes: Axes, title: str) -> list[str]:
             f'<text x="{_x(i, n):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
             f'font-size="11" fill="#4b5563">{escape(text)}</text>'
         )
-    if axes.y_title:
-        parts.append(
-            f'<text x="{LEFT}" y="{HEIGHT - 6}" font-size="11" fill="#4b5563">'
-            f"{escape(axes.y_title)}</text>"
-        )
     return parts
 
 
 def _legend(names: Sequence[str]) -> list[str]:
     parts = []
-    x = WIDTH - RIGHT
+    x = float(WIDTH - RIGHT)
     for i, name in reversed(list(enumerate(names))):
         width = 14 + 6.5 * len(name)
         x -= width + 10

@@ -84,7 +84,8 @@ def seed(client: Client, admin_token: str, tasks_each: int = 8) -> Seeded:
     _ok(client.post(f"/v1/admin/rounds/{first['id']}/transition", json=done, headers=admin))
     benchmark("round-1", first["id"], 0.36, 0.52)
     second = _ok(client.post("/v1/admin/rounds", json={"note": "second round"}, headers=admin))
-    _ok(client.post("/v1/admin/rounds/claim", json={"worker": "w1", "lease_s": 3600}, headers=admin))
+    claim = {"worker": "w1", "lease_s": 3600}
+    _ok(client.post("/v1/admin/rounds/claim", json=claim, headers=admin))
     beat = {"worker": "w1", "progress": {"stage": "training", "step": 12, "steps": 40}}
     _ok(client.post(f"/v1/admin/rounds/{second['id']}/heartbeat", json=beat, headers=admin))
     return Seeded(

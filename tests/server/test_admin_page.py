@@ -123,9 +123,10 @@ def test_views_show_the_seeded_data_escaped(api: Api, seeded: Seeded) -> None:
     rounds = api.client.get("/admin/rounds").text
     assert "humaneval: pass@k per round" in rounds
     assert f'href="/admin/rounds/{seeded.running_round}/cancel"' in rounds
-    assert "training 12/40" in api.client.get("/admin/live").json()["rounds"][
-        str(seeded.running_round)
-    ]["progress"]
+    assert (
+        "training 12/40"
+        in api.client.get("/admin/live").json()["rounds"][str(seeded.running_round)]["progress"]
+    )
 
     people = api.client.get("/admin/annotators").text
     assert "carol &lt;b&gt;bold&lt;/b&gt;" in people and SCRIPT_NAME not in people
@@ -180,9 +181,7 @@ def test_request_and_cancel_a_round_through_the_confirmations(api: Api) -> None:
 
     ask = api.client.get(f"/admin/rounds/{round_id}/cancel")
     assert 'name="seen" value="requested"' in ask.text
-    api.client.post(
-        f"/admin/rounds/{round_id}/cancel", data={"csrf": csrf, "seen": "requested"}
-    )
+    api.client.post(f"/admin/rounds/{round_id}/cancel", data={"csrf": csrf, "seen": "requested"})
     after = api.client.get(f"/v1/admin/rounds/{round_id}", headers=api.admin).json()
     assert after["status"] == "cancelled"
     assert "admin page" in after["message"]
