@@ -24,7 +24,7 @@ class Client(Protocol):
 class Seeded:
     annotator_tokens: dict[str, str]
     commented_sample: str
-    """The sample whose first judged line carries :data:`SCRIPT_COMMENT`."""
+    """The sample (alice's last task) whose first judged line carries :data:`SCRIPT_COMMENT`."""
     succeeded_round: int
     running_round: int
 
@@ -49,7 +49,7 @@ def seed(client: Client, admin_token: str, tasks_each: int = 8) -> Seeded:
                 {"line": n, "label": -1 if (i == 1 and k == 0) or (j + k) % 7 == 6 else 1}
                 for k, n in enumerate(judged)
             ]
-            if i == 0 and j == 0:
+            if i == 0 and j == len(tasks) - 1:  # past the warm-up honeypots
                 labels[0]["comment"] = SCRIPT_COMMENT
                 commented = task["sample_id"]
             body = {
