@@ -240,3 +240,35 @@ def test_the_json_api_is_unchanged(api: Api) -> None:
     assert all(path.startswith("/v1/") for path in paths)
     assert api.client.get("/v1/admin/rounds").status_code == 401
     assert api.client.get("/v1/admin/rounds").headers["content-type"] == "application/json"
+
+
+def test_a_cross_site_post_is_refused(api: Api) -> None:
+    _login(api.client)
+    csrf = _csrf(api.client.get("/admin/rounds").text)
+    foreign = api.client.post(
+        "/admin/rounds", data={"csrf": csrf}, headers={"Origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403 and "sent from another site" in foreign.text
+    login = api.client.post(
+        "/admin/login", data={"token": ADMIN_TOKEN}, headers={"Origin": "https://evil.example"}
+    )
+    assert login.status_code == 403
+    assert api.count("SELECT COUNT(*) FROM training_rounds") == 0
+
+
+def test_every_view_renders_on_a_fresh_server(api: Api) -> None:
+    _login(api.client)
+    round_id = api.client.post("/v1/admin/rounds", json={}, headers=api.admin).json()["id"]
+    for path in (
+        "/admin",
+        "/admin/rounds",
+        f"/admin/rounds/{round_id}",
+        "/admin/annotators",
+        "/admin/annotators/1",
+        "/admin/samples/s-p-clamp-0",
+        "/admin/quality/evaluate",
+        f"/admin/rounds/{round_id}/cancel",
+    ):
+        response = api.client.get(path)
+        assert response.status_code == 200, (path, response.text[:500])
+        assert not re.search(r"\bNone\b", response.text), path  # missing: a dash
