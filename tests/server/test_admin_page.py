@@ -272,3 +272,14 @@ def test_every_view_renders_on_a_fresh_server(api: Api) -> None:
         response = api.client.get(path)
         assert response.status_code == 200, (path, response.text[:500])
         assert not re.search(r"\bNone\b", response.text), path  # missing: a dash
+
+
+def test_logout_ends_the_session_on_the_server(api: Api) -> None:
+    _login(api.client)
+    session_id = api.client.cookies[sessions.COOKIE]
+    csrf = _csrf(api.client.get("/admin").text)
+    out = api.client.post("/admin/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert out.headers["location"] == "/admin/login?m=logout"
+    api.client.cookies.set(sessions.COOKIE, session_id)  # a copy kept by someone else
+    replayed = api.client.get("/admin", follow_redirects=False)
+    assert replayed.headers["location"] == "/admin/login?m=expired"
