@@ -146,11 +146,11 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float], axes: 
 
 
 def nice_max(value: float) -> float:
-    """A round upper bound for a count axis (1, 2, 5, 10, 20, 50, ...)."""
-    bound = 1.0
-    while bound < value:
-        for factor in (2.0, 2.5, 2.0):
-            bound *= factor
-            if bound >= value:
-                break
-    return bound
+    """A round upper bound for a count axis whose four grid steps are whole numbers:
+    4 times 1, 2, 3 or 5 times a power of ten (4, 8, 12, 20, 40, ..., 1200, 2000, ...)."""
+    for power in range(16):
+        for mantissa in (1, 2, 3, 5):
+            step = mantissa * 10**power
+            if 4 * step >= value:
+                return float(4 * step)
+    return float(value)
