@@ -20,8 +20,15 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e '.[all,dev]'
 	touch $@
 
+# The admin page's browser tests drive Debian's chromium through Playwright (Playwright's own
+# browser download cannot work offline). Installed once; skipped where /usr/bin/chromium exists.
+/usr/bin/chromium:
+	@command -v apt-get >/dev/null || { echo "install chromium at /usr/bin/chromium (the browser tests need it)"; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 install-run: $(VENV)/.run-installed
-install-dev: $(VENV)/.dev-installed
+install-dev: $(VENV)/.dev-installed /usr/bin/chromium
 
 run: install-run
 	$(BIN)/crlhf serve

@@ -13,6 +13,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "sqlite_utils": "server",
     "httptools": "server",
     "uvloop": "server",
+    "jinja2": "server",
+    "markupsafe": "server",
     "datasets": "hf",
     "textual": "tui",
     "pygls": "lsp",

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from crlhf_server import errors, migrations
+from crlhf_server.admin_page import routes as admin_page
 from crlhf_server.db import Store
 from crlhf_server.deps import Context
 from crlhf_server.routers import (
@@ -94,4 +95,5 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         admin_provenance,
     ):
         app.include_router(module.router)
+    app.include_router(admin_page.router)  # the HTML admin page and GET / (no /v1 change)
     return app

@@ -74,3 +74,5 @@ class Settings(BaseSettings):
     target_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
     """A sample is confident (webhook ``sample.confident``) when every judged line's
     posterior is at least this or at most 1 minus this."""
+    admin_session_ttl_s: Annotated[float, Field(gt=0.0)] = 8 * 3600.0
+    """How long an admin page login lasts (see server/admin_page/sessions.py)."""
