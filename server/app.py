@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from crlhf_server import errors, migrations
 from crlhf_server.admin_page import routes as admin_page
+from crlhf_server.admin_page.sessions import SessionStore
 from crlhf_server.db import Store
 from crlhf_server.deps import Context
 from crlhf_server.routers import (
@@ -75,6 +76,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.context = ctx
+    app.state.admin_sessions = SessionStore(ttl_s=ctx.settings.admin_session_ttl_s)
     errors.install(app)
     app.add_middleware(errors.BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (

@@ -14,7 +14,7 @@ slip between them.
 
 from __future__ import annotations
 
-from crlhf_server import quality, rounds, webhooks
+from crlhf_server import quality, rounds
 from crlhf_server.auth import Principal
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Context
@@ -56,7 +56,7 @@ def cancel_round(ctx: Context, admin: Principal, round_id: int, seen: RoundStatu
             ),
             now_iso(),
         )
-    webhooks.emit(ctx, WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
+    ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
     return changed
 
 

@@ -10,7 +10,6 @@ login, carry the session's CSRF token.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ from urllib.parse import parse_qsl
 from crlhf_server.admin_page import formats, sessions
 from crlhf_server.admin_page.sessions import LoginRequired, Session, SessionStore
 from crlhf_server.auth import Principal
-from crlhf_server.deps import Context, Ctx
+from crlhf_server.deps import Ctx
 from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
@@ -115,18 +114,9 @@ class PageRoute(APIRoute):
         return guarded
 
 
-_STORE_LOCK = threading.Lock()
-
-
 def session_store(request: Request) -> SessionStore:
-    """The app's sessions, made on first use with the server's session lifetime (under a
-    lock: two first requests in the thread pool must not make two stores)."""
-    with _STORE_LOCK:
-        store: SessionStore | None = getattr(request.app.state, "admin_sessions", None)
-        if store is None:
-            ctx: Context = request.app.state.context
-            store = SessionStore(ttl_s=ctx.settings.admin_session_ttl_s)
-            request.app.state.admin_sessions = store
+    """The app's admin-page sessions (made in ``create_app``, with the app's lifetime)."""
+    store: SessionStore = request.app.state.admin_sessions
     return store
 
 
