@@ -44,7 +44,7 @@ VSCODE = EditorTerms(
     sync_command='"crlhf: Send queued submissions"',
 )
 GENERIC = EditorTerms(
-    server_setting='initializationOptions "server", $CRLHF_SERVER',
+    server_setting='initializationOptions "server"',
     token_setting='initializationOptions "token", $CRLHF_TOKEN',
     next_command="crlhf.nextTask",
     submit_command="crlhf.submit",
