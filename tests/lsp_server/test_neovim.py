@@ -162,5 +162,5 @@ def test_old_neovim_gets_one_line_from_setup(tmp_path: Path) -> None:
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["ok"] is False and result["cmd"] == 0
     assert result["seen"] == [
-        "crlhf: crlhf needs Neovim 0.11 or newer; this is 0.7.2 (see :help crlhf)"
+        "crlhf needs Neovim 0.11 or newer; this is 0.7.2 (see :help crlhf)"
     ]
