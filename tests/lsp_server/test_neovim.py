@@ -161,6 +161,28 @@ def test_old_neovim_gets_one_line_from_setup(tmp_path: Path) -> None:
     )
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["ok"] is False and result["cmd"] == 0
-    assert result["seen"] == [
-        "crlhf needs Neovim 0.11 or newer; this is 0.7.2 (see :help crlhf)"
+    assert result["seen"] == ["crlhf needs Neovim 0.11 or newer; this is 0.7.2 (see :help crlhf)"]
+
+
+def test_help_crlhf_opens_the_plugin_doc(tmp_path: Path) -> None:
+    """``:help crlhf`` finds doc/crlhf.txt once its tags are generated, as plugin managers do."""
+    if NVIM is None:
+        pytest.skip(WHY_NOT)
+    plugin = tmp_path / "plugin"
+    shutil.copytree(PLUGIN, plugin)
+    out = tmp_path / "help.txt"
+    commands = [
+        f"set rtp^={plugin}",
+        f"helptags {plugin / 'doc'}",
+        "help :Crlhf",
+        f"call writefile([expand('%:t'), getline('.')], '{out}')",
+        "qall!",
     ]
+    subprocess.run(
+        [NVIM, "--headless", "--clean", *(a for c in commands for a in ("-c", c))],
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
+    name, line = out.read_text(encoding="utf-8").splitlines()
+    assert name == "crlhf.txt" and "*:Crlhf*" in line
