@@ -81,7 +81,7 @@ local function default_tasks_dir()
     if uname == "Darwin" then
       base = vim.fn.expand("~/Library/Caches/crlhf")
     elseif uname:match("Windows") then
-      base = (vim.env.LOCALAPPDATA or vim.fn.expand("~")) .. "/crlhf/Cache"
+      base = (vim.env.LOCALAPPDATA or vim.fn.expand("~")) .. "/crlhf/crlhf/Cache"
     else
       local xdg = vim.env.XDG_CACHE_HOME
       base = ((xdg ~= nil and xdg ~= "") and xdg or vim.fn.expand("~/.cache")) .. "/crlhf"
