@@ -140,8 +140,14 @@ async def test_offline_submission_is_queued_then_synced(
     assert any("saved" in m.message for m in client.messages)
 
     live_server.start()
-    synced = await _execute(client, "crlhf.sync")
-    assert synced == {"synced": 1, "pending": 0, "offline": False}
+    if editor == "vscode":  # the next task sends it first, and says so in its one message
+        await _execute(client, "crlhf.nextTask")
+        assert "sent 1 queued submission" in client.messages[-1].message
+        synced = await _execute(client, "crlhf.sync")
+        assert synced == {"synced": 0, "pending": 0, "offline": False}
+    else:
+        synced = await _execute(client, "crlhf.sync")
+        assert synced == {"synced": 1, "pending": 0, "offline": False}
     status = await _execute(client, "crlhf.status", uri)
     assert status["task"]["revision"] == 1 and status["pending"] == 0
     assert stored_votes(live_server, sample_id) == {
@@ -255,16 +261,11 @@ async def test_marks_survive_a_restart_and_resubmitting_takes_revise(
     }
     assert not _errors(client3)
 
-
-async def test_approve_all_submits_every_line_correct(
-    start_lsp, editor: str, live_server: LiveServer
-) -> None:
-    token = await _annotator_token(live_server, f"lsp-approve-{editor}")
-    client = await _start(start_lsp, editor, live_server, token)
-    summary, _, judged = await _next_task(client, crlf=False)
-    result = await _execute(client, "crlhf.submit", summary["uri"], {"approveAll": True})
-    assert result["revision"] == 1
-    assert stored_votes(live_server, summary["sampleId"]) == {n: 1 for n in judged}
+    # The next task, submitted empty on purpose ("Approve all"): every line +1.
+    following, _, following_judged = await _next_task(client3, crlf=False)
+    approved = await _execute(client3, "crlhf.submit", following["uri"], {"approveAll": True})
+    assert approved["revision"] == 1
+    assert stored_votes(live_server, following["sampleId"]) == {n: 1 for n in following_judged}
 
 
 async def _reopen(client: LanguageClient, uri: str) -> None:
@@ -283,18 +284,17 @@ async def _reopen(client: LanguageClient, uri: str) -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("{live}/v1", "ends in /v1"),
+        ("http://127.0.0.1:{free}/v1/", "ends in /v1; give the base URL (http://127.0.0.1:"),
         ("http://127.0.0.1:{free}", "nothing accepts connections at http://127.0.0.1:"),
     ],
 )
 async def test_wrong_server_url_is_diagnosed(
-    start_lsp, editor: str, live_server: LiveServer, url: str, expected: str
+    start_lsp, editor: str, url: str, expected: str
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free = probe.getsockname()[1]
-    server_url = url.format(live=live_server.url, free=free)
-    client = await start_lsp(initialization_options={"server": server_url, "token": "t"})
+    client = await start_lsp(initialization_options={"server": url.format(free=free), "token": "t"})
     await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
     messages = [m.message for m in client.messages]
     assert len(messages) == 1 and expected in messages[0], messages

@@ -177,6 +177,10 @@ end
 
 --- The running crlhf client, started (unattached) when there is none yet.
 function M.client()
+  if not M.ready then
+    notify("call require('crlhf').setup() first (:help crlhf)", vim.log.levels.ERROR)
+    return nil
+  end
   local found = vim.lsp.get_clients({ name = NAME })[1]
   if found then
     return found
@@ -347,6 +351,7 @@ function M.setup(opts)
   if not M.check_version() then
     return false
   end
+  M.ready = true
   M.options = vim.tbl_deep_extend("force", vim.deepcopy(defaults), opts or {})
   local config = client_config()
   config.filetypes = { "python" }
