@@ -309,6 +309,7 @@ end
 local ok, result = xpcall(function()
   local r = phase == "mark" and phase_mark() or phase_submit()
   r.nvim = tostring(vim.version())
+  r.clients = #vim.lsp.get_clients({ name = "crlhf" })
   r.messages = messages
   r.prompts = prompts
   return r
