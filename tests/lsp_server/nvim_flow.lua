@@ -227,6 +227,27 @@ local function phase_mark()
   vim.wait(200)
   result.header_messages = vim.list_slice(messages, before + 1)
 
+  -- 6. Edit the file: the refusal to submit is readable in place (virtual text), no float.
+  vim.api.nvim_buf_set_lines(bufnr, first - 1, first - 1, false, { "import os" })
+  local function edited_text()
+    vim.cmd("redraw")
+    for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(bufnr, -1, 0, -1, { details = true })) do
+      for _, chunk in ipairs(mark[4].virt_text or {}) do
+        if chunk[1]:match("file was edited") then
+          return chunk[1]
+        end
+      end
+    end
+  end
+  wait("the inline 'file was edited' message", function()
+    return edited_text() ~= nil
+  end)
+  result.edited_text = edited_text()
+  vim.cmd("silent undo")
+  wait("the message gone after undo", function()
+    return edited_text() == nil
+  end)
+
   result.expected_wrong = { sample(judged[1]), sample(judged[#judged]) }
   result.expected_correct = { sample(judged[3]) }
   result.judged = vim.tbl_map(sample, judged)

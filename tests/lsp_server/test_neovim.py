@@ -101,6 +101,7 @@ def test_headless_neovim_marks_restarts_submits_and_revises(
     assert stored_votes(live_server, sample_id) == {}  # the cancelled empty submit sent nothing
     assert f"crlhf: mark line {marked['cursor_line']} wrong" in marked["code_action_titles"]
     assert marked["maps_in_task_buffer"] and not marked["maps_in_other_buffer"]
+    assert "undo the edits to submit" in marked["edited_text"]
     assert marked["clients"] == 1  # the client :Crlhf next started is the one attached
     # One message for the mark on the header, in the editor's line numbers, no field names.
     (header,) = _texts(marked["header_messages"])
