@@ -4,42 +4,31 @@ The server speaks LSP over stdio. Tasks are files (see :mod:`lsp_server.document
 marks are code actions and commands; feedback is diagnostics and inlay hints. Nothing
 but the protocol may reach stdout (a stray print corrupts the stream and Neovim drops the
 client), so logging goes to stderr or ``--log-file``.
+
+The handlers live here; the state they share is :mod:`lsp_server.language_server`, the
+submit/revise flow :mod:`lsp_server.submitting`, error answers :mod:`lsp_server.answers`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import logging
-import sqlite3
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from crlhf_lsp import submitting
+from crlhf_lsp.answers import Handler, UserErrorsOnce, user_errors
 from crlhf_lsp.config import SECTION, LspSettings
 from crlhf_lsp.documents import TaskDocument
 from crlhf_lsp.features import commands
 from crlhf_lsp.features.code_actions import code_actions
-from crlhf_lsp.features.diagnostics import diagnostics
 from crlhf_lsp.features.inlay_hints import inlay_hints
-from crlhf_lsp.messages import (
-    EditorTerms,
-    count,
-    not_crlhf,
-    terms_for,
-    token_rejected,
-    unreachable,
-    user_text,
-)
-from crlhf_lsp.store import TaskStore
-from crlhf_lsp.submitting import EmptySubmission
-from crlhf_lsp.sync import Remote
+from crlhf_lsp.language_server import CrlhfLanguageServer
+from crlhf_lsp.messages import count, not_crlhf, token_rejected, unreachable, user_text
 from lsprotocol import types
-from pygls import uris
 from pygls.exceptions import JsonRpcException
-from pygls.lsp.server import LanguageServer
 
 from crlhf import __version__
 from crlhf.errors import (
@@ -50,165 +39,11 @@ from crlhf.errors import (
     NotServed,
     ServerUnreachable,
 )
-from crlhf.marks_store import MarksStore
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[..., Awaitable[Any]]
-
-
-class CrlhfLanguageServer(LanguageServer):
-    """Holds the settings, the known task documents and the connection to the server."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "crlhf-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
-        )
-        self.init_settings = LspSettings()
-        self.workspace_settings = LspSettings()
-        self.client_name: str | None = None
-        self._store: TaskStore | None = None
-        self._marks: MarksStore | None = None
-        self._remote: Remote | None = None
-        self._remote_lock = asyncio.Lock()
-        """Handlers run concurrently: without it two could each open a Remote (and its
-        queue file) for the same settings, leaking one."""
-        self.settings_loaded = asyncio.Event()
-        """Set once the workspace configuration was asked for (commands wait for it)."""
-        self.submitted: set[str] = set()
-        """Samples submitted (or queued) or skipped in this session: nextTask passes them."""
-        self.online: bool | None = None
-        """Whether the last call to the server got an answer (None: none made yet)."""
-
-    @property
-    def settings(self) -> LspSettings:
-        return self.init_settings.overlay(self.workspace_settings)
-
-    @property
-    def terms(self) -> EditorTerms:
-        """How the editor in use names crlhf's settings and commands."""
-        return terms_for(self.settings.editor, self.client_name)
-
-    @property
-    def store(self) -> TaskStore:
-        """Task files in the configured directory (a new store if the setting changed)."""
-        tasks_dir = self.settings.resolved_tasks_dir()
-        if self._store is None or self._store.tasks_dir != tasks_dir:
-            self._store = TaskStore(tasks_dir)
-        return self._store
-
-    def marks(self) -> MarksStore:
-        """The marks store in the client data dir, opened on first use."""
-        if self._marks is None:
-            self._marks = MarksStore.open_default()
-        return self._marks
-
-    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
-        """A window message; every one starts with ``crlhf:`` so the annotator knows its source."""
-        message = message if message.startswith("crlhf") else f"crlhf: {message}"
-        logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, message)
-        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
-
-    async def remote(self) -> Remote:
-        """The connection for the current settings (raises :class:`InvalidInput` if none)."""
-        await self.settings_loaded.wait()
-        config = self.settings.client_config(self.terms)
-        async with self._remote_lock:
-            if self._remote is not None and self._remote.config == config:
-                return self._remote
-            if self._remote is not None:
-                await self._remote.aclose()
-            self._remote = await Remote.open(config)
-            return self._remote
-
-    def task_for(self, uri: str) -> TaskDocument:
-        task = self.store.get(uri)
-        if task is None:
-            raise InvalidInput(
-                f"{uris.to_fs_path(uri) or uri} is not a crlhf task file; "
-                f"{self.terms.next_command} opens one"
-            )
-        return task
-
-    def restore(self, task: TaskDocument) -> None:
-        """Bring back what the marks store holds for a task the first time it is seen."""
-        if task.restored:
-            return
-        task.restored = True
-        try:
-            stored = self.marks().load(task.task)
-        except (sqlite3.Error, CrlhfError) as exc:
-            logger.warning("marks store unreadable, marks start empty: %s", exc)
-            return
-        task.marks = dict(stored.marks)
-        task.submission = stored.submitted
-
-    def save(self, task: TaskDocument) -> None:
-        """Write a task's marks and submission state through (each mark, as it is made)."""
-        try:
-            self.marks().save(task.task, task.stored())
-        except (sqlite3.Error, CrlhfError) as exc:
-            self.show(f"crlhf: could not save marks ({exc}); they last until the editor quits")
-
-    def refresh(self, task: TaskDocument) -> None:
-        """Re-publish a task's diagnostics and ask the editor to re-read its inlay hints."""
-        document = self.workspace.get_text_document(task.uri)
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=task.uri, diagnostics=diagnostics(task, document), version=document.version
-            )
-        )
-        refresh = self.client_capabilities.workspace
-        if refresh and refresh.inlay_hint and refresh.inlay_hint.refresh_support:
-            self.workspace_inlay_hint_refresh(None)
-
 
 server = CrlhfLanguageServer()
-
-
-QUIET = frozenset({EmptySubmission.code})
-"""Errors the editor turns into a question (a confirmation), not a message."""
-
-
-def user_errors(handler: Handler) -> Handler:
-    """Turn a crlhf error into one window message plus an LSP error answer.
-
-    The server keeps running; the editor shows why the command did nothing. The answer
-    carries ``data.shown`` so a plugin does not show the same message again.
-    """
-
-    @functools.wraps(handler)
-    async def wrapper(ls: CrlhfLanguageServer, *args: Any) -> Any:
-        try:
-            return await handler(ls, *args)
-        except AuthenticationFailed as exc:
-            server_url = ls._remote.config.server if ls._remote else "the server"
-            ls.show(token_rejected(server_url, ls.terms), types.MessageType.Error)
-            raise _answer(exc, shown=True) from exc
-        except CrlhfError as exc:
-            shown = exc.code not in QUIET
-            if shown:
-                ls.show(user_text(exc), types.MessageType.Error)
-            raise _answer(exc, shown=shown) from exc
-
-    return wrapper
-
-
-def _answer(exc: CrlhfError, *, shown: bool) -> JsonRpcException:
-    return JsonRpcException(
-        message=user_text(exc),
-        code=types.LSPErrorCodes.RequestFailed,
-        data={"code": exc.code, "shown": shown, "crlhf": True},
-    )
-
-
-class _UserErrorsOnce(logging.Filter):
-    """Drop pygls's traceback for a crlhf user error: :meth:`show` logged it as one line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        data = getattr(error, "data", None)
-        return not (isinstance(data, dict) and data.get("crlhf"))
 
 
 # ------------------------------------------------------------------ lifecycle
@@ -511,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=[handler],
     )
-    logging.getLogger("pygls.protocol.json_rpc").addFilter(_UserErrorsOnce())
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(UserErrorsOnce())
     if not args.verbose:
         # pygls logs every message it sends at INFO: tokens and code would fill the log.
         logging.getLogger("pygls").setLevel(logging.WARNING)

@@ -16,11 +16,12 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import uuid4
 
 from crlhf_lsp.documents import TaskDocument
 from crlhf_lsp.features import commands
+from crlhf_lsp.language_server import CrlhfLanguageServer
 from crlhf_lsp.messages import count, unreachable, user_text
 from crlhf_lsp.sync import Outcome, Remote
 from lsprotocol import types
@@ -28,9 +29,6 @@ from lsprotocol import types
 from crlhf.errors import Conflict, CrlhfError, InvalidInput, NotFound, NotServed
 from crlhf.marks_store import SubmittedState
 from crlhf.schemas import Label, OwnSubmission, Submission
-
-if TYPE_CHECKING:
-    from crlhf_lsp.server import CrlhfLanguageServer
 
 logger = logging.getLogger(__name__)
 
