@@ -46,10 +46,11 @@ lint: install-dev
 pytest: install-dev
 	$(BIN)/pytest
 
-# The VS Code extension: protocol test over stdio against crlhf-lsp, then an offline package.
+# The VS Code extension: its logic and extension.js under node (stand-ins for the vscode
+# API), the protocol over stdio against crlhf-lsp, then an offline, bundled package.
 vscode-test: install-dev
 	cd editors/vscode && npm ci --no-audit --no-fund && CRLHF_PYTHON=$(CURDIR)/$(BIN)/python npm test
-	cd editors/vscode && npx --offline vsce package --allow-missing-repository --skip-license --out crlhf.vsix
+	cd editors/vscode && npx --offline vsce package --out crlhf.vsix
 
 test: lint pytest vscode-test
 

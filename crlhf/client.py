@@ -44,6 +44,7 @@ from crlhf.schemas import (
     Health,
     ImportResult,
     LineConsensus,
+    OwnSubmission,
     Problem,
     ProblemIn,
     QualityAction,
@@ -246,6 +247,10 @@ class CrlhfClient:
     async def consensus(self, sample_id: str) -> list[LineConsensus]:
         """The crowd's per-line posterior, once the caller has submitted for the sample."""
         return await self._get(f"/v1/samples/{_seg(sample_id)}/consensus", list[LineConsensus])
+
+    async def my_submission(self, sample_id: str) -> OwnSubmission:
+        """The caller's current submission of a sample (``NotFound`` if there is none)."""
+        return await self._get(f"/v1/samples/{_seg(sample_id)}/mine", OwnSubmission)
 
     # ------------------------------------------------------------- admin routes
 

@@ -16,32 +16,36 @@ from pathlib import Path
 
 from crlhf.errors import InvalidFile
 
+Step = Sequence[str]
+"""The SQL statements of one step."""
 
-def migrate(db: sqlite3.Connection, steps: Sequence[str], path: Path) -> int:
+
+def migrate(db: sqlite3.Connection, steps: Sequence[Step], path: Path) -> int:
     """Apply the steps ``db`` has not run yet (``db`` in autocommit mode); return the version.
 
-    A step is an SQL script. Step 1 should be idempotent (``IF NOT EXISTS``) when files
-    from before versioning exist: those read as version 0 and already hold its tables.
+    Step 1 should be idempotent (``IF NOT EXISTS``) where files from before versioning
+    exist: those read as version 0 and already hold its tables. The version is read again
+    under the write lock, so two processes opening the same file migrate it once.
     """
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(steps):
-        raise InvalidFile(
-            f"{path} was written by a newer crlhf (schema {version}, this one knows "
-            f"{len(steps)}); upgrade crlhf to read it"
-        )
-    for number, script in enumerate(steps[version:], start=version + 1):
+    while (version := _version(db)) < len(steps):
         db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(script):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {number}")
+            version = _version(db)
+            if version < len(steps):
+                for statement in steps[version]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-    return len(steps)
+    if version > len(steps):
+        raise InvalidFile(
+            f"{path} was written by a newer crlhf (schema {version}, this one knows "
+            f"{len(steps)}); upgrade crlhf or move the file away"
+        )
+    return version
 
 
-def _statements(script: str) -> list[str]:
-    """Split a script of plain DDL at semicolons (no triggers or string literals with ';')."""
-    return [s.strip() for s in script.split(";") if s.strip()]
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])

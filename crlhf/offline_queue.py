@@ -68,23 +68,23 @@ submissions: sync stops and the queue keeps every row pending.
 
 RETRYABLE_ERRORS: tuple[type[CrlhfError], ...] = (ServerUnreachable, RateLimited)
 
-_SCHEMA_STEPS: tuple[str, ...] = (
-    """
-CREATE TABLE IF NOT EXISTS submissions (
-    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
-    submission_id TEXT NOT NULL UNIQUE,
-    sample_id     TEXT NOT NULL,
-    body          TEXT NOT NULL,
-    state         TEXT NOT NULL DEFAULT 'pending'
-                  CHECK (state IN ('pending', 'synced', 'rejected')),
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    enqueued_at   TEXT NOT NULL,
-    synced_at     TEXT,
-    error_code    TEXT,
-    error_message TEXT
-);
-CREATE INDEX IF NOT EXISTS submissions_state_seq ON submissions (state, seq);
-""",
+_SCHEMA_STEPS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS submissions (
+            seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+            submission_id TEXT NOT NULL UNIQUE,
+            sample_id     TEXT NOT NULL,
+            body          TEXT NOT NULL,
+            state         TEXT NOT NULL DEFAULT 'pending'
+                          CHECK (state IN ('pending', 'synced', 'rejected')),
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            enqueued_at   TEXT NOT NULL,
+            synced_at     TEXT,
+            error_code    TEXT,
+            error_message TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS submissions_state_seq ON submissions (state, seq)",
+    ),
 )
 """The queue file's schema, one step per version (:mod:`crlhf.local_schema`). The file
 lives on annotators' machines with votes that may not have reached the server yet: never

@@ -273,6 +273,16 @@ class BatchReceipt(_View):
     receipts: list[SubmissionReceipt]
 
 
+class OwnSubmission(_View):
+    """The caller's current submission of a sample: what an editor shows on reopening it."""
+
+    sample_id: str
+    submission_id: UUID
+    revision: int
+    submitted_at: datetime
+    labels: list[LineLabel]
+
+
 # ----------------------------------------------------------------------- annotators
 
 

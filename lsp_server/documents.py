@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from crlhf.errors import InvalidInput
+from crlhf.marks_store import SubmittedState, TaskMarks
 from crlhf.schemas import Label, LineConsensus, Task
 
 HEADER_PREFIX = "# "
@@ -78,10 +79,10 @@ class TaskDocument:
     uri: str
     marks: dict[int, Label] = field(default_factory=dict)
     consensus: dict[int, LineConsensus] = field(default_factory=dict)
-    submitted: bool = False
-    """The server acknowledged a submission of this sample."""
-    queued: bool = False
-    """A submission waits in the offline queue (the server was unreachable)."""
+    submission: SubmittedState | None = None
+    """The annotator's current submission of this sample (sent or queued), if any."""
+    restored: bool = False
+    """Marks and submission were read from the marks store (done once per document)."""
     changed: bool = False
     started_at: float = field(default_factory=time.monotonic)
     """When the annotator got the task: a submission reports the time spent on it."""
@@ -159,6 +160,39 @@ class TaskDocument:
         return changed
 
     @property
+    def submitted(self) -> bool:
+        """The server acknowledged a submission of this sample."""
+        return self.submission is not None and not self.submission.queued
+
+    @property
+    def queued(self) -> bool:
+        """A submission waits in the offline queue (the server was unreachable)."""
+        return self.submission is not None and self.submission.queued
+
+    def votes(self) -> dict[int, Label]:
+        """What a submission sends: marked wrong lines -1, every other judged line +1."""
+        wrong = self.wrong
+        return {n: Label.WRONG if n in wrong else Label.CORRECT for n in self.task.judged_numbers}
+
+    def record_submission(self, submission: SubmittedState) -> None:
+        """Make the submission the current one; the marks become its votes, line by line."""
+        self.submission = submission
+        self.marks = dict(submission.votes)
+
+    def stored(self) -> TaskMarks:
+        return TaskMarks(marks=dict(self.marks), submitted=self.submission)
+
+    def status_text(self) -> str:
+        """``submitted, revision 2, 2026-12-07 01:40 UTC`` (or queued, or not submitted)."""
+        if self.submission is None:
+            marked = len(self.marks)
+            return f"not submitted, {marked} of {len(self.task.judged_numbers)} lines marked"
+        at = self.submission.at.strftime("%Y-%m-%d %H:%M UTC")
+        if self.submission.queued:
+            return f"submitted {at}, waiting in the offline queue"
+        return f"submitted, revision {self.submission.revision}, {at}"
+
+    @property
     def wrong(self) -> frozenset[int]:
         return frozenset(n for n, label in self.marks.items() if label is Label.WRONG)
 
@@ -166,9 +200,8 @@ class TaskDocument:
         """Raise :class:`DocumentChanged` unless the text still matches the sample."""
         if self.changed:
             raise DocumentChanged(
-                f"the task file for sample {self.task.sample_id} was edited, so it no longer "
-                "shows the sample; undo the edits (or fetch the task again) before submitting",
-                field="document",
+                f"the task file of sample {self.task.sample_id} was edited; undo the edits "
+                "to submit: votes must be on the code as generated"
             )
 
     def summary(self) -> dict[str, object]:
@@ -181,4 +214,7 @@ class TaskDocument:
             "changed": self.changed,
             "submitted": self.submitted,
             "queued": self.queued,
+            "revision": self.submission.revision if self.submission else None,
+            "submittedAt": self.submission.at.isoformat() if self.submission else None,
+            "status": self.status_text(),
         }

@@ -4,149 +4,46 @@ The server speaks LSP over stdio. Tasks are files (see :mod:`lsp_server.document
 marks are code actions and commands; feedback is diagnostics and inlay hints. Nothing
 but the protocol may reach stdout (a stray print corrupts the stream and Neovim drops the
 client), so logging goes to stderr or ``--log-file``.
+
+The handlers live here; the state they share is :mod:`lsp_server.language_server`, the
+submit/revise flow :mod:`lsp_server.submitting`, error answers :mod:`lsp_server.answers`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import logging
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-from uuid import uuid4
 
+from crlhf_lsp import submitting
+from crlhf_lsp.answers import Handler, UserErrorsOnce, user_errors
 from crlhf_lsp.config import SECTION, LspSettings
 from crlhf_lsp.documents import TaskDocument
 from crlhf_lsp.features import commands
 from crlhf_lsp.features.code_actions import code_actions
-from crlhf_lsp.features.diagnostics import diagnostics
 from crlhf_lsp.features.inlay_hints import inlay_hints
-from crlhf_lsp.store import TaskStore
-from crlhf_lsp.sync import Outcome, Remote
+from crlhf_lsp.language_server import CrlhfLanguageServer
+from crlhf_lsp.messages import count, not_crlhf, token_rejected, unreachable, user_text
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pygls.lsp.server import LanguageServer
 
 from crlhf import __version__
 from crlhf.errors import (
     AuthenticationFailed,
     CrlhfError,
     InvalidInput,
+    NotFound,
     NotServed,
     ServerUnreachable,
 )
-from crlhf.schemas import Submission
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[..., Awaitable[Any]]
-
-
-class CrlhfLanguageServer(LanguageServer):
-    """Holds the settings, the known task documents and the connection to the server."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "crlhf-lsp", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental
-        )
-        self.init_settings = LspSettings()
-        self.workspace_settings = LspSettings()
-        self._store: TaskStore | None = None
-        self._remote: Remote | None = None
-        self._remote_lock = asyncio.Lock()
-        """Handlers run concurrently: without it two could each open a Remote (and its
-        queue file) for the same settings, leaking one."""
-        self.settings_loaded = asyncio.Event()
-        """Set once the workspace configuration was asked for (commands wait for it)."""
-        self.submitted: set[str] = set()
-        """Samples submitted (or queued) or skipped in this session: nextTask passes them."""
-
-    @property
-    def settings(self) -> LspSettings:
-        return self.init_settings.overlay(self.workspace_settings)
-
-    @property
-    def store(self) -> TaskStore:
-        """Task files in the configured directory (a new store if the setting changed)."""
-        tasks_dir = self.settings.resolved_tasks_dir()
-        if self._store is None or self._store.tasks_dir != tasks_dir:
-            self._store = TaskStore(tasks_dir)
-        return self._store
-
-    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
-        """A window message; every one starts with ``crlhf:`` so the annotator knows its source."""
-        message = message if message.startswith("crlhf") else f"crlhf: {message}"
-        logger.log(logging.ERROR if kind == types.MessageType.Error else logging.INFO, message)
-        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
-
-    async def remote(self) -> Remote:
-        """The connection for the current settings (raises :class:`InvalidInput` if none)."""
-        await self.settings_loaded.wait()
-        config = self.settings.client_config()
-        async with self._remote_lock:
-            if self._remote is not None and self._remote.config == config:
-                return self._remote
-            if self._remote is not None:
-                await self._remote.aclose()
-            self._remote = await Remote.open(config)
-            return self._remote
-
-    def task_for(self, uri: str) -> TaskDocument:
-        task = self.store.get(uri)
-        if task is None:
-            raise InvalidInput(f"{uri} is not a crlhf task file", field="uri")
-        return task
-
-    def refresh(self, task: TaskDocument) -> None:
-        """Re-publish a task's diagnostics and ask the editor to re-read its inlay hints."""
-        document = self.workspace.get_text_document(task.uri)
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(
-                uri=task.uri, diagnostics=diagnostics(task, document), version=document.version
-            )
-        )
-        refresh = self.client_capabilities.workspace
-        if refresh and refresh.inlay_hint and refresh.inlay_hint.refresh_support:
-            self.workspace_inlay_hint_refresh(None)
-
 
 server = CrlhfLanguageServer()
-
-
-def user_errors(handler: Handler) -> Handler:
-    """Turn a crlhf error into a window message plus an LSP error answer.
-
-    The server keeps running; the editor shows why the command did nothing.
-    """
-
-    @functools.wraps(handler)
-    async def wrapper(ls: CrlhfLanguageServer, *args: Any) -> Any:
-        try:
-            return await handler(ls, *args)
-        except AuthenticationFailed as exc:
-            ls.show(token_rejected(exc), types.MessageType.Error)
-            raise _answer(exc) from exc
-        except CrlhfError as exc:
-            ls.show(str(exc), types.MessageType.Error)
-            raise _answer(exc) from exc
-
-    return wrapper
-
-
-def token_rejected(exc: AuthenticationFailed) -> str:
-    return (
-        f"crlhf: the server rejected the token ({exc}); set crlhf.token, $CRLHF_TOKEN "
-        "or 'token' in the crlhf config file"
-    )
-
-
-def _answer(exc: CrlhfError) -> JsonRpcException:
-    return JsonRpcException(
-        message=str(exc), code=types.LSPErrorCodes.RequestFailed, data={"code": exc.code}
-    )
 
 
 # ------------------------------------------------------------------ lifecycle
@@ -154,10 +51,11 @@ def _answer(exc: CrlhfError) -> JsonRpcException:
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: CrlhfLanguageServer, params: types.InitializeParams) -> None:
+    ls.client_name = params.client_info.name if params.client_info else None
     try:
         ls.init_settings = LspSettings.from_options(params.initialization_options)
     except InvalidInput as exc:
-        ls.show(f"crlhf: bad initializationOptions: {exc}", types.MessageType.Error)
+        ls.show(f"crlhf: bad initializationOptions: {user_text(exc)}", types.MessageType.Error)
 
 
 async def _load_workspace_settings(ls: CrlhfLanguageServer) -> None:
@@ -170,7 +68,7 @@ async def _load_workspace_settings(ls: CrlhfLanguageServer) -> None:
             )
             ls.workspace_settings = LspSettings.from_options(answer[0] if answer else None)
     except InvalidInput as exc:
-        ls.show(f"crlhf: bad workspace configuration: {exc}", types.MessageType.Error)
+        ls.show(f"crlhf: bad settings: {user_text(exc)}", types.MessageType.Error)
     except JsonRpcException as exc:
         logger.warning("the editor did not answer workspace/configuration: %s", exc)
     finally:
@@ -178,16 +76,31 @@ async def _load_workspace_settings(ls: CrlhfLanguageServer) -> None:
 
 
 async def _check_connection(ls: CrlhfLanguageServer) -> None:
-    """Say clearly at start-up when crlhf is not configured or the token is refused."""
+    """Say clearly at start-up what is wrong: not configured, unreachable, not crlhf, token."""
     try:
         remote = await ls.remote()
-        await remote.client.me()
-    except ServerUnreachable as exc:
-        logger.info("server not reachable yet (marks and submissions work offline): %s", exc)
-    except AuthenticationFailed as exc:
-        ls.show(token_rejected(exc), types.MessageType.Error)
     except CrlhfError as exc:
-        ls.show(str(exc), types.MessageType.Warning)
+        ls.show(user_text(exc), types.MessageType.Warning)
+        return
+    url = remote.config.server
+    try:
+        await remote.client.me()
+        ls.online = True
+    except ServerUnreachable as exc:
+        ls.online = False
+        ls.show(
+            unreachable(url, exc, ls.terms)
+            + "; marks are kept and submissions wait until it answers",
+            types.MessageType.Warning,
+        )
+    except AuthenticationFailed:
+        ls.online = True
+        ls.show(token_rejected(url, ls.terms), types.MessageType.Error)
+    except CrlhfError as exc:
+        ls.online = True
+        generic = type(exc) is CrlhfError or isinstance(exc, NotFound)
+        message = not_crlhf(url, exc, ls.terms) if generic else user_text(exc)
+        ls.show(message, types.MessageType.Warning)
 
 
 @server.feature(types.INITIALIZED)
@@ -209,23 +122,31 @@ async def shutdown(ls: CrlhfLanguageServer, params: None) -> None:
     if ls._remote is not None:
         await ls._remote.aclose()
         ls._remote = None
+    if ls._marks is not None:
+        ls._marks.close()
+        ls._marks = None
 
 
 # ------------------------------------------------------------------ documents
 
 
-def _track(ls: CrlhfLanguageServer, uri: str) -> None:
+def _track(ls: CrlhfLanguageServer, uri: str) -> TaskDocument | None:
     task = ls.store.get(uri)
     if task is None:
-        return
+        return None
     task.uri = uri  # answer with the client's own spelling of the URI
+    first_time = not task.restored
+    ls.restore(task)
     task.update_text(ls.workspace.get_text_document(uri).source)
     ls.refresh(task)
+    return task if first_time else None
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: CrlhfLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
-    _track(ls, params.text_document.uri)
+async def did_open(ls: CrlhfLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+    task = _track(ls, params.text_document.uri)
+    if task is not None:
+        await submitting.refresh_own(ls, task)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -268,12 +189,14 @@ def command(name: str) -> Callable[[Handler], Handler]:
 async def next_task(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object] | None:
     """Fetch the next sample, write its file and ask the editor to open it."""
     remote = await ls.remote()
-    await _sync_quietly(ls, remote)
+    sent = await submitting.sync_quietly(ls, remote)
     task = await remote.next_task(ls.submitted)
+    ls.online = True
     if task is None:
-        ls.show("crlhf: no task for you right now; thank you!")
+        ls.show(f"crlhf: {sent}no task for you right now; thank you!")
         return None
     document = await asyncio.to_thread(ls.store.add, task)  # file writes off the loop
+    ls.restore(document)
     window = ls.client_capabilities.window
     can_show = bool(window and window.show_document and window.show_document.support)
     if can_show:
@@ -282,20 +205,29 @@ async def next_task(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object] | 
         )
         can_show = shown.success
     if not can_show:
-        ls.show(f"crlhf: open {document.uri} to annotate sample {task.sample_id}")
+        ls.show(f"crlhf: {sent}open {document.uri} to annotate sample {task.sample_id}")
+    elif sent:
+        ls.show(f"crlhf: {sent.rstrip('; ')}")
     return document.summary()
 
 
 async def _mark(ls: CrlhfLanguageServer, name: str, arguments: Sequence[Any]) -> dict[str, object]:
     parsed = commands.line_args(arguments)
     task = ls.task_for(parsed.uri)
+    ls.restore(task)
     lines = task.judged_in(parsed.start, parsed.end)
     if not lines:
+        where = (
+            f"line {parsed.start + 1}"
+            if parsed.start == parsed.end
+            else f"lines {parsed.start + 1}-{parsed.end + 1}"
+        )
         raise InvalidInput(
-            "no judged line of the sample there (the header and blank lines are not judged)",
-            field="startLine",
+            f"{where} is not judged: only the code's non-blank lines are, not the header "
+            "or blank lines"
         )
     task.mark(lines, commands.MARK_COMMANDS[name])
+    ls.save(task)
     ls.refresh(task)
     return task.summary()
 
@@ -318,33 +250,19 @@ async def clear_mark(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object]:
 @command(commands.SUBMIT)
 async def submit(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object]:
     """Submit the sample: marked wrong lines -1, every other judged line +1."""
-    task = ls.task_for(commands.uri_arg(args))
-    task.check_unchanged()
-    remote = await ls.remote()
-    submission = Submission.from_marks(
-        uuid4(),
-        task.task,
-        task.wrong,
-        duration_ms=int((time.monotonic() - task.started_at) * 1000),
-    )
-    result = await remote.submit(submission)
-    if result.outcome is Outcome.REJECTED:
-        raise CrlhfError(f"the server refused the submission: {result.message}")
-    ls.submitted.add(task.task.sample_id)
-    task.queued = result.outcome is Outcome.QUEUED
-    task.submitted = result.outcome is Outcome.SYNCED
-    wrong = len(task.wrong)
-    if task.queued:
-        ls.show(
-            f"crlhf: server unreachable; sample {task.task.sample_id} is saved and will be "
-            "sent by the next submit, next task or crlhf.sync",
-            types.MessageType.Warning,
-        )
-    else:
-        ls.show(f"crlhf: submitted sample {task.task.sample_id} ({wrong} line(s) wrong)")
-        await _load_consensus(remote, task)
-    ls.refresh(task)
-    return task.summary()
+    return await submitting.send(ls, args, revise=False)
+
+
+@command(commands.REVISE)
+async def revise(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object]:
+    """Submit again on purpose: the new revision replaces the current one."""
+    return await submitting.send(ls, args, revise=True)
+
+
+@command(commands.STATUS)
+async def status(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object]:
+    """The task's state, the queue and the connection, without changing anything."""
+    return await submitting.status(ls, args)
 
 
 @command(commands.SKIP)
@@ -355,33 +273,34 @@ async def skip(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object]:
     and a later nextTask may bring it back), and the editor says so.
     """
     task = ls.task_for(commands.uri_arg(args))
+    ls.restore(task)
     sample_id = task.task.sample_id
-    if task.submitted or task.queued:
-        raise NotServed(
-            f"sample {sample_id} is already submitted; only open tasks can be skipped",
-            field="uri",
-        )
+    if task.submission is not None:
+        raise NotServed(f"sample {sample_id} is already submitted; only open tasks can be skipped")
     remote = await ls.remote()
     try:
         await remote.client.skip(sample_id)
     except ServerUnreachable as exc:
+        ls.online = False
         raise ServerUnreachable(
-            f"crlhf: server unreachable; sample {sample_id} was not skipped (try again online)"
+            unreachable(remote.config.server, exc, ls.terms)
+            + f"; sample {sample_id} was not skipped (try again online)"
         ) from exc
     ls.submitted.add(sample_id)
-    ls.show(f"crlhf: skipped sample {sample_id}; crlhf.nextTask fetches another")
+    ls.show(f"crlhf: skipped sample {sample_id}; {ls.terms.next_command} fetches another")
     return {**task.summary(), "skipped": True}
-
-
-async def _load_consensus(remote: Remote, task: TaskDocument) -> None:
-    found = await remote.consensus(task.task.sample_id)
-    task.consensus = {c.line: c for c in found or []}
 
 
 @command(commands.SHOW_CONSENSUS)
 async def show_consensus(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object]:
     task = ls.task_for(commands.uri_arg(args))
-    await _load_consensus(await ls.remote(), task)
+    ls.restore(task)
+    if task.submission is None:
+        raise NotServed(
+            f"submit sample {task.task.sample_id} first: the crowd's consensus is shown "
+            "only after your own judgement"
+        )
+    await submitting.load_consensus(await ls.remote(), task)
     ls.refresh(task)
     summary = task.summary()
     summary["consensus"] = {n: c.posterior for n, c in sorted(task.consensus.items())}
@@ -392,30 +311,18 @@ async def show_consensus(ls: CrlhfLanguageServer, *args: Any) -> dict[str, objec
 async def sync(ls: CrlhfLanguageServer, *args: Any) -> dict[str, object]:
     remote = await ls.remote()
     result = await remote.sync()
-    _report_rejected(ls, result.rejected)
+    ls.online = not result.offline
+    submitting.report_rejected(ls, result.rejected)
     if result.offline:
         ls.show(
-            f"crlhf: server unreachable; {result.pending} submission(s) wait in the queue",
+            unreachable(remote.config.server, None, ls.terms)
+            + f"; {count(result.pending, 'submission')} wait in the queue",
             types.MessageType.Warning,
         )
     else:
-        ls.show(f"crlhf: {result.synced} submission(s) sent, {result.pending} waiting")
+        ls.show(f"crlhf: {count(result.synced, 'submission')} sent, {result.pending} waiting")
+        await submitting.after_sync(ls, remote)
     return {"synced": result.synced, "pending": result.pending, "offline": result.offline}
-
-
-async def _sync_quietly(ls: CrlhfLanguageServer, remote: Remote) -> None:
-    """Push what waits in the queue before asking for more work; offline is not an error."""
-    result = await remote.sync()
-    _report_rejected(ls, result.rejected)
-
-
-def _report_rejected(ls: CrlhfLanguageServer, rejected: Sequence[Any]) -> None:
-    for row in rejected:
-        ls.show(
-            f"crlhf: the server refused queued submission for {row.submission.sample_id}: "
-            f"{row.error_message}",
-            types.MessageType.Error,
-        )
 
 
 # ------------------------------------------------------------------------ main
@@ -439,6 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=[handler],
     )
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(UserErrorsOnce())
     if not args.verbose:
         # pygls logs every message it sends at INFO: tokens and code would fill the log.
         logging.getLogger("pygls").setLevel(logging.WARNING)

@@ -53,6 +53,10 @@ class TaskStore:
         self._documents[path] = document
         return document
 
+    def documents(self) -> list[TaskDocument]:
+        """Every task document known so far."""
+        return list(self._documents.values())
+
     def get(self, uri: str) -> TaskDocument | None:
         """The task shown by ``uri``: known already, or a task file written earlier."""
         key = _key(uri)

@@ -12,8 +12,13 @@ from crlhf_lsp.features.lines import selected_lines
 from lsprotocol import types
 
 
-def _title(verb: str, lines: list[int], suffix: str = "") -> str:
-    """``crlhf: mark line 3 wrong`` or ``crlhf: mark 3 lines (3-5) wrong``; sample numbers."""
+def _title(verb: str, task: TaskDocument, judged: list[int], suffix: str = "") -> str:
+    """``crlhf: mark line 17 wrong`` or ``crlhf: mark 3 lines (17-19) wrong``.
+
+    The numbers are the editor's (1-based document lines), the ones the annotator sees
+    in the gutter, not the sample's own numbering.
+    """
+    lines = sorted(d + 1 for n in judged if (d := task.doc_line(n)) is not None)
     what = f"line {lines[0]}" if len(lines) == 1 else f"{len(lines)} lines ({lines[0]}-{lines[-1]})"
     return f"crlhf: {verb} {what}{suffix}"
 
@@ -25,7 +30,7 @@ def code_actions(task: TaskDocument, selection: types.Range) -> list[types.CodeA
     line_arguments: list[object] = [task.uri, start, end]
     if judged:
         for name, suffix in ((commands.MARK_WRONG, " wrong"), (commands.MARK_CORRECT, " correct")):
-            title = _title("mark", judged, suffix)
+            title = _title("mark", task, judged, suffix)
             actions.append(
                 types.CodeAction(
                     title=title,
@@ -33,7 +38,7 @@ def code_actions(task: TaskDocument, selection: types.Range) -> list[types.CodeA
                 )
             )
         if any(n in task.marks for n in judged):
-            title = _title("clear the mark of", judged)
+            title = _title("clear the mark of", task, judged)
             actions.append(
                 types.CodeAction(
                     title=title,
@@ -42,11 +47,14 @@ def code_actions(task: TaskDocument, selection: types.Range) -> list[types.CodeA
                     ),
                 )
             )
-    title = "crlhf: submit annotations for this sample"
+    if task.submission is None:
+        title, name = "crlhf: submit annotations for this sample", commands.SUBMIT
+    else:
+        title = f"crlhf: revise: replace {_revision_name(task)} with these marks"
+        name = commands.REVISE
     actions.append(
         types.CodeAction(
-            title=title,
-            command=types.Command(title=title, command=commands.SUBMIT, arguments=[task.uri]),
+            title=title, command=types.Command(title=title, command=name, arguments=[task.uri])
         )
     )
     if not (task.submitted or task.queued):
@@ -58,3 +66,8 @@ def code_actions(task: TaskDocument, selection: types.Range) -> list[types.CodeA
             )
         )
     return actions
+
+
+def _revision_name(task: TaskDocument) -> str:
+    revision = task.submission.revision if task.submission else None
+    return "your queued submission" if revision is None else f"revision {revision}"

@@ -7,7 +7,12 @@ can call it without a code-action round trip:
 - ``crlhf.markWrong`` / ``crlhf.markCorrect`` / ``crlhf.clearMark``
   ``[uri, startLine, endLine?]``: 0-based document lines, as LSP counts them (line
   numbers do not depend on the position encoding, so a key binding needs no codec).
-- ``crlhf.submit`` ``[uri]``: submit; unmarked judged lines count as correct.
+- ``crlhf.submit`` ``[uri, {"approveAll": true}?]``: submit; unmarked judged lines count
+  as correct. Refused when nothing is marked (unless ``approveAll``) and when the sample
+  is already submitted (that takes ``crlhf.revise``).
+- ``crlhf.revise`` ``[uri, {"approveAll": true}?]``: submit again, replacing your current
+  revision; refused for a sample never submitted.
+- ``crlhf.status`` ``[uri?]``: the task's summary (and the queue), without side effects.
 - ``crlhf.skip`` ``[uri]``: pass on the sample; the server never serves it to you again.
 - ``crlhf.sync`` ``[]``: push submissions waiting in the offline queue.
 - ``crlhf.showConsensus`` ``[uri]``: fetch the crowd's per-line consensus again.
@@ -27,6 +32,8 @@ MARK_WRONG = "crlhf.markWrong"
 MARK_CORRECT = "crlhf.markCorrect"
 CLEAR_MARK = "crlhf.clearMark"
 SUBMIT = "crlhf.submit"
+REVISE = "crlhf.revise"
+STATUS = "crlhf.status"
 SKIP = "crlhf.skip"
 SYNC = "crlhf.sync"
 SHOW_CONSENSUS = "crlhf.showConsensus"
@@ -69,3 +76,13 @@ def line_args(arguments: Sequence[Any]) -> LineArgs:
     start = _line(arguments[1], "startLine")
     end = _line(arguments[2], "endLine") if len(arguments) == 3 else start
     return LineArgs(uri=uri_arg(arguments), start=min(start, end), end=max(start, end))
+
+
+def approve_all(arguments: Sequence[Any]) -> bool:
+    """The ``{"approveAll": true}`` option after the URI: submit with nothing marked."""
+    if len(arguments) < 2 or arguments[1] is None:
+        return False
+    options = arguments[1]
+    if not isinstance(options, dict) or not isinstance(options.get("approveAll", False), bool):
+        raise InvalidInput('the second argument must be {"approveAll": true|false}')
+    return bool(options.get("approveAll", False))

@@ -1,9 +1,9 @@
 """Marks and the crowd's consensus as diagnostics (source ``crlhf``).
 
 Wrong marks are Warnings and correct marks Hints, so the editor's usual diagnostic
-navigation jumps between them; after a submission the crowd's posterior for each line
-joins the message. An edited task file gets one Error on its first line, saying why
-submission is refused.
+navigation jumps between them; after a submission the crowd's posterior for each line is
+an Information diagnostic of its own, so an editor gives it a sign distinct from yours.
+An edited task file gets one Error on its first line, saying why submission is refused.
 """
 
 from __future__ import annotations
@@ -32,27 +32,36 @@ def describe_consensus(consensus: LineConsensus) -> str:
     return f"crowd: P(correct) = {consensus.posterior:.2f} from {consensus.n_votes} {votes}"
 
 
-def _diagnostic(
+def _mark_diagnostic(
     task: TaskDocument, number: int, line_range_: types.Range
 ) -> types.Diagnostic | None:
     mark = task.marks.get(number)
-    consensus = task.consensus.get(number)
-    parts: list[str] = []
-    if mark is not None:
-        parts.append(f"marked {'wrong' if mark is Label.WRONG else 'correct'}")
-    if consensus is not None:
-        parts.append(describe_consensus(consensus))
-    if not parts:
+    if mark is None:
         return None
-    label = mark if mark is not None else consensus.label if consensus is not None else None
-    assert label is not None  # parts is non-empty, so one of them is set
-    code = CODE_CONSENSUS if mark is None else CODE_WRONG if mark is Label.WRONG else CODE_CORRECT
+    wrong = mark is Label.WRONG
     return types.Diagnostic(
         range=line_range_,
-        message=" · ".join(parts),
-        severity=_SEVERITY[label],
+        message=f"marked {'wrong' if wrong else 'correct'}",
+        severity=_SEVERITY[mark],
         source=SOURCE,
-        code=code,
+        code=CODE_WRONG if wrong else CODE_CORRECT,
+        data={"sampleLine": number},
+    )
+
+
+def _consensus_diagnostic(
+    task: TaskDocument, number: int, line_range_: types.Range
+) -> types.Diagnostic | None:
+    """The crowd's view, apart from your mark: Information, so it has a sign of its own."""
+    consensus = task.consensus.get(number)
+    if consensus is None:
+        return None
+    return types.Diagnostic(
+        range=line_range_,
+        message=describe_consensus(consensus),
+        severity=types.DiagnosticSeverity.Information,
+        source=SOURCE,
+        code=CODE_CONSENSUS,
         data={"sampleLine": number},
     )
 
@@ -64,10 +73,7 @@ def diagnostics(task: TaskDocument, document: TextDocument) -> list[types.Diagno
         found.append(
             types.Diagnostic(
                 range=line_range(document, texts, 0),
-                message=(
-                    "this task file was edited and no longer shows the sample; marks follow "
-                    "their lines where they can, but submitting needs the original text back"
-                ),
+                message="file was edited: undo the edits to submit (marks follow their lines)",
                 severity=types.DiagnosticSeverity.Error,
                 source=SOURCE,
                 code=CODE_CHANGED,
@@ -77,7 +83,8 @@ def diagnostics(task: TaskDocument, document: TextDocument) -> list[types.Diagno
         doc_line = task.doc_line(number)
         if doc_line is None or doc_line >= len(texts):
             continue
-        diagnostic = _diagnostic(task, number, line_range(document, texts, doc_line))
-        if diagnostic is not None:
-            found.append(diagnostic)
+        where = line_range(document, texts, doc_line)
+        for make in (_mark_diagnostic, _consensus_diagnostic):
+            if (diagnostic := make(task, number, where)) is not None:
+                found.append(diagnostic)
     return found

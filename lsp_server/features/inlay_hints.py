@@ -15,6 +15,14 @@ from crlhf.schemas import Label
 
 WRONG_TEXT = "✗ wrong"
 CORRECT_TEXT = "✓ correct"
+STATUS_PREFIX = "crlhf: "
+"""The header's last line says whether (and when) the task was submitted."""
+
+
+def _status_line(task: TaskDocument) -> int | None:
+    """The document line just above the sample's first line (the header's last)."""
+    first = task.doc_line(task.task.lines[0].number) if task.task.lines else None
+    return first - 1 if first else None
 
 
 def inlay_hints(
@@ -22,6 +30,19 @@ def inlay_hints(
 ) -> list[types.InlayHint]:
     texts = line_texts(document)
     hints: list[types.InlayHint] = []
+    status_line = _status_line(task)
+    if (
+        task.submission is not None
+        and status_line is not None
+        and visible.start.line <= status_line <= min(visible.end.line, len(texts) - 1)
+    ):
+        hints.append(
+            types.InlayHint(
+                position=line_range(document, texts, status_line).end,
+                label=f"{STATUS_PREFIX}{task.status_text()}",
+                padding_left=True,
+            )
+        )
     for number in sorted(set(task.marks) | set(task.consensus)):
         doc_line = task.doc_line(number)
         if doc_line is None or doc_line >= len(texts):

@@ -16,7 +16,9 @@ const { fileURLToPath } = require("node:url");
 // One module for both the connection and the message types: vscode-jsonrpc must be the
 // copy vscode-languageserver-protocol was built with.
 const lsp = require("vscode-languageserver-protocol/node");
-const { lineArguments } = require("../lines");
+const http = require("node:http");
+const { lineArguments } = require("../src/lines");
+const { signIn, SECRET_KEY } = require("../src/signin");
 
 const REPO = path.resolve(__dirname, "../../..");
 const VENV_PYTHON = path.join(REPO, ".venv", "bin", "python");
@@ -139,6 +141,7 @@ test("initialize, next task, mark by code action and by command, submit", async 
   const result = await connection.sendRequest(lsp.InitializeRequest.type, {
     processId: process.pid,
     rootUri: null,
+    initializationOptions: { editor: "vscode" }, // as extension.js sends (the token comes from SecretStorage)
     capabilities: {
       general: { positionEncodings: ["utf-16"] },
       workspace: { configuration: true, inlayHint: { refreshSupport: true } },
@@ -196,7 +199,18 @@ test("initialize, next task, mark by code action and by command, submit", async 
 
   const submitted = await execute("crlhf.submit", task.uri);
   assert.equal(submitted.submitted, true);
+  assert.equal(submitted.revision, 1);
   assert.ok(messages.some((m) => m.message.includes("submitted")));
+
+  // A plain submit again is refused (the server showed why: the extension shows nothing).
+  const shownBefore = messages.length;
+  await assert.rejects(execute("crlhf.submit", task.uri), (error) => {
+    assert.equal(error.data.code, "already_submitted");
+    assert.equal(error.data.shown, true);
+    return true;
+  });
+  assert.equal(messages.length, shownBefore + 1);
+  assert.match(messages.at(-1).message, /crlhf: Revise submission/);
 
   const consensus = await admin("GET", `/v1/admin/samples/${encodeURIComponent(task.sampleId)}/consensus`);
   const stored = Object.fromEntries(consensus.map((c) => [c.line, c.n_wrong > 0 ? -1 : 1]));
@@ -205,4 +219,39 @@ test("initialize, next task, mark by code action and by command, submit", async 
   );
   assert.deepEqual(stored, expected);
   assert.ok(consensus.every((c) => c.n_votes === 1));
+});
+
+function fakeSecrets() {
+  const stored = new Map();
+  return { stored, store: async (key, value) => stored.set(key, value) };
+}
+
+test("sign in: a good token is stored, a wrong one is refused in one line and not stored", async () => {
+  const secrets = fakeSecrets();
+  const wrong = await signIn({ server: baseUrl, token: "not-a-token", secrets });
+  assert.equal(wrong.ok, false);
+  assert.match(wrong.message, /rejected this token; nothing was saved/);
+  assert.equal(secrets.stored.size, 0);
+
+  const good = await signIn({ server: `${baseUrl}/`, token: settings.token, secrets });
+  assert.deepEqual([good.ok, good.name, good.server], [true, "vscode", baseUrl]);
+  assert.equal(secrets.stored.get(SECRET_KEY), settings.token);
+});
+
+test("sign in: /v1, a wrong port and a server that is not crlhf are told apart", async () => {
+  const secrets = fakeSecrets();
+  const v1 = await signIn({ server: `${baseUrl}/v1`, token: settings.token, secrets });
+  assert.match(v1.message, /ends in \/v1/);
+  const port = await freePort();
+  const closed = await signIn({ server: `http://127.0.0.1:${port}`, token: settings.token, secrets });
+  assert.match(closed.message, /nothing accepts connections at http:\/\/127.0.0.1:\d+ \(wrong port/);
+  const other = http.createServer((_, res) => res.writeHead(404, { "Content-Type": "text/html" }).end("<h1>nope</h1>"));
+  await new Promise((resolve) => other.listen(0, "127.0.0.1", resolve));
+  try {
+    const answer = await signIn({ server: `http://127.0.0.1:${other.address().port}`, token: "t", secrets });
+    assert.match(answer.message, /answered 404, but not as a crlhf server/);
+  } finally {
+    other.close();
+  }
+  assert.equal(secrets.stored.size, 0);
 });
