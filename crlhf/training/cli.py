@@ -21,7 +21,7 @@ import logging
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
@@ -36,8 +36,10 @@ from crlhf.schemas import (
     TrainingRoundIn,
 )
 from crlhf.training.config import PPOConfig, make_config
-from crlhf.training.distributed import DataParallel, from_launcher, portable
-from crlhf.training.round import RoundResult, StepCallback, fetch_rows, run_round
+
+if TYPE_CHECKING:  # torch: imported when a round runs, so --help needs no extra
+    from crlhf.training.distributed import DataParallel
+    from crlhf.training.round import RoundResult, StepCallback
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ def _train(
     version: str | None = None,
     parallel: DataParallel | None = None,
 ) -> RoundResult:
+    from crlhf.training.round import run_round
+
     return run_round(
         rows,
         base_model=args.base_model,
@@ -160,6 +164,8 @@ async def _report_success(
 
 async def _online(args: argparse.Namespace) -> RoundResult:
     """Register the round with the server around the training; a failure marks it failed."""
+    from crlhf.training.round import fetch_rows
+
     async with CrlhfClient.from_config(_client_config(args)) as client:
         training_round, config = await _open_round(client, args, "crlhf train-round")
         try:
@@ -222,6 +228,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crlhf.training.distributed import from_launcher, portable
+
     if not args.verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     parallel = from_launcher()  # None unless accelerate launch started several processes
