@@ -90,7 +90,8 @@ class ProblemIn(_Wire):
     description: Annotated[str, Field(min_length=1, max_length=20_000)]
     entry_point: str | None = None
     tests: str | None = None
-    """Python test code (asserts) run by the sandboxed executor; never shown to annotators."""
+    """Python test code (asserts) run by the sandboxed executor; shown to annotators with
+    the description (the reference solution is not)."""
     reference_solution: str | None = None
 
 
@@ -112,6 +113,10 @@ class ProblemView(_View):
     id: str
     title: str
     description: str
+    tests: str = ""
+    """The problem's test code, part of the spec an annotator judges against ("" when the
+    problem has none). It is the problem's, the same for a honeypot as for any other sample
+    of that problem, so it reveals nothing about gold."""
 
 
 # ------------------------------------------------------------------------- samples
@@ -303,9 +308,14 @@ class AnnotatorStats(_View):
     samples_done: int
     votes: int
     agreement: float | None
-    """Share of this annotator's votes that agree with the current consensus label."""
+    """Share of this annotator's votes that agree with the current consensus label, on lines
+    another annotator also voted on (None until there is such a line: alone, one would
+    agree with oneself)."""
     reliability: float
     samples_today: int = 0
+    tasks_left: int | None = None
+    """Tasks the server could still serve this annotator now, open ones included (an upper
+    bound: other annotators may fill a sample's slots first). None from older servers."""
 
 
 # ------------------------------------------------------------------------ consensus
