@@ -216,8 +216,12 @@ class SyncService:
         (after sending, as the editors show it). A refusal (the submission was rejected)
         drops it; an unreachable server leaves it for the next round."""
         pending = self.queue.pending_sample_ids()
+        refused = {row.submission_id for row in self.queue.rejected()}
         for sample_id, submission in list(self._awaiting.items()):
             if sample_id in pending:
+                continue
+            if submission.submission_id in refused:
+                del self._awaiting[sample_id]  # the server refused it: there is no consensus
                 continue
             try:
                 lines = await self.client.consensus(sample_id)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
-from crlhf.errors import ServerUnreachable
+from crlhf.errors import SampleNotFound, ServerUnreachable
 from crlhf.schemas import (
     AnnotatorStats,
     BatchReceipt,
@@ -136,6 +136,8 @@ class FakeClient:
     async def consensus(self, sample_id: str, /) -> list[LineConsensus]:
         """Each line the latest submission's label, outvoted where ``others_wrong`` says."""
         self._check()
+        if sample_id not in self.submitted:
+            raise SampleNotFound(f"no submission for {sample_id}")
         mine = self.submitted[sample_id]
         lines = []
         for item in mine.labels:
