@@ -74,3 +74,16 @@ def test_taken_port_is_one_line_before_serving(tmp_path: Path) -> None:
     assert "First start" not in result.stdout  # no admin token printed for a server that never ran
     assert not db.exists()  # nothing written
     assert instance_lock.holder(db) is None
+
+
+def test_make_run_passes_port_and_args() -> None:
+    result = subprocess.run(
+        ["make", "-n", "run", "PORT=8123", "ARGS=--db ./x.db"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "/crlhf serve --port 8123 --db ./x.db" in result.stdout
