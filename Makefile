@@ -30,8 +30,11 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 install-run: $(VENV)/.run-installed
 install-dev: $(VENV)/.dev-installed /usr/bin/chromium
 
+# make run PORT=8001 ARGS='--db /tmp/other.db': the port and any other `crlhf serve` options.
+PORT ?= 8000
+ARGS ?=
 run: install-run
-	$(BIN)/crlhf serve
+	$(BIN)/crlhf serve --port $(PORT) $(ARGS)
 
 PY_DIRS := crlhf server client_tui lsp_server tests benchmarks
 

@@ -37,15 +37,42 @@ MAIN_KEYS: tuple[Key, ...] = (
     Key("c", "mark_correct", "mark correct", "c", "correct"),
     Key("space", "flip", "toggle wrong / correct", "Space"),
     Key("v", "visual", "visual mode: mark a range", "v", "visual"),
-    Key("escape", "cancel_visual", "leave visual mode", "Esc"),
+    Key("escape", "escape", "leave visual mode or the problem pane", "Esc"),
     Key("u", "undo", "undo the last mark or comment", "u", "undo"),
     Key("m", "comment", "comment on a wrong line", "m"),
-    Key("enter", "submit", "submit the sample", "Enter", "submit"),
+    Key("enter", "submit", "submit (in visual mode: end the range)", "Enter", "submit"),
+    Key("r", "revise", "revise your last submission (marks come back)", "r"),
     Key("s", "skip", "skip this sample", "s", "skip"),
+    Key("tab", "focus_problem", "problem pane: ↑ ↓ PgUp PgDn scroll; Tab: back", "Tab"),
+    Key("f", "full_problem", "problem pane full screen (f: back)", "f"),
+    Key("R", "retry_now", "retry the server now (queue and tasks)", "R"),
     Key("t", "stats", "your statistics", "t"),
-    Key("question_mark", "help", "this help", "?", "help"),
+    Key("question_mark,f1", "help", "this help", "? F1", "help"),
+    Key("ctrl+p", "app.command_palette", "command palette: themes (light...), quit", "Ctrl+P"),
     Key("q", "quit", "quit (submissions are kept)", "q", "quit"),
 )
+
+TASK_ACTIONS = frozenset(
+    {
+        "move",
+        "first",
+        "last",
+        "page",
+        "scroll_code",
+        "mark_wrong",
+        "mark_correct",
+        "flip",
+        "visual",
+        "undo",
+        "comment",
+        "submit",
+        "skip",
+        "focus_problem",
+        "full_problem",
+    }
+)
+"""Actions that need a sample on screen: without one they are hidden from the footer and
+do nothing (the "nothing to annotate" screen lists only keys that work)."""
 
 
 def bindings(keys: tuple[Key, ...] = MAIN_KEYS) -> list[Binding]:

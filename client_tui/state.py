@@ -182,6 +182,16 @@ class AnnotationState:
         self.anchor = None
         return True
 
+    def reopened(self) -> AnnotationState:
+        """A fresh state for the same task with this one's marks and comments (revising a
+        submission); the cursor on the first wrong line, no undo history."""
+        state = AnnotationState(self.task)
+        state.marks = dict(self.marks)
+        state.comments = dict(self.comments)
+        if self.wrong_lines:
+            state.cursor = min(self.wrong_lines)
+        return state
+
     # ------------------------------------------------------------- submission
 
     def to_submission(self, submission_id: UUID, duration_ms: int | None = None) -> Submission:

@@ -20,7 +20,7 @@ from typing import Protocol
 from crlhf.errors import AuthenticationFailed, CrlhfError, ServerUnreachable
 from crlhf.offline_queue import OfflineQueue
 from crlhf.prefetch import TaskPrefetcher
-from crlhf.schemas import AnnotatorStats, BatchReceipt, Submission, Task
+from crlhf.schemas import AnnotatorStats, BatchReceipt, Label, LineConsensus, Submission, Task
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,29 @@ class TuiClient(Protocol):
 
     async def skip(self, sample_id: str, /) -> None: ...
 
+    async def consensus(self, sample_id: str, /) -> list[LineConsensus]: ...
+
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConsensusNote:
+    """The crowd's consensus on a sample this annotator's submission reached the server for."""
+
+    submission: Submission
+    lines: list[LineConsensus]
+
+    def summary(self) -> str:
+        """One line for a notification: which lines the crowd thinks wrong, and how far
+        the annotator agrees (said plainly when nobody else has judged it yet)."""
+        sample = self.submission.sample_id
+        if not any(c.n_votes > 1 for c in self.lines):
+            return f"{sample}: you are its first judge; the crowd's view needs more votes."
+        mine = {item.line: item.label for item in self.submission.labels}
+        wrong = [c.line for c in self.lines if c.label is Label.WRONG]
+        agree = sum(1 for c in self.lines if mine.get(c.line) is c.label)
+        crowd = f"lines {', '.join(map(str, wrong))} wrong" if wrong else "every line correct"
+        return f"Crowd on {sample}: {crowd}; you agree on {agree} of {len(self.lines)} lines."
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,9 @@ class SyncService:
         self._failures = 0
         self._last_error: str | None = None
         self._wake = asyncio.Event()
+        self._awaiting: dict[str, Submission] = {}
+        """This session's submissions, latest per sample, whose consensus is not shown yet."""
+        self._notes: list[ConsensusNote] = []
 
     # ------------------------------------------------------- screen side, local
 
@@ -108,7 +133,13 @@ class SyncService:
         then let the loop send it."""
         self.queue.enqueue(submission)
         self.prefetcher.finish(submission.sample_id)
+        self._awaiting[submission.sample_id] = submission
         self.wake()
+
+    def take_consensus(self) -> list[ConsensusNote]:
+        """Consensus fetched since the last call, for the samples this session submitted."""
+        notes, self._notes = self._notes, []
+        return notes
 
     def skip(self, task: Task) -> None:
         """Never show it again; the next round tells the server (retried while offline)."""
@@ -155,6 +186,7 @@ class SyncService:
                 raise ServerUnreachable("the queue could not be sent")
             await self.prefetcher.refill()
             self.stats = await self.client.stats()
+            await self._fetch_consensus()
         except ServerUnreachable as exc:
             logger.info("server unreachable: %s", exc)
             self.connection = Connection.OFFLINE
@@ -178,6 +210,30 @@ class SyncService:
         self._failures = 0
         self._last_error = None
         return messages
+
+    async def _fetch_consensus(self) -> None:
+        """The crowd's view of each submitted sample once the server has the submission
+        (after sending, as the editors show it). A refusal (the submission was rejected)
+        drops it; an unreachable server leaves it for the next round."""
+        pending = self.queue.pending_sample_ids()
+        refused = {row.submission_id for row in self.queue.rejected()}
+        for sample_id, submission in list(self._awaiting.items()):
+            if sample_id in pending:
+                continue
+            if submission.submission_id in refused:
+                del self._awaiting[sample_id]  # the server refused it: there is no consensus
+                continue
+            try:
+                lines = await self.client.consensus(sample_id)
+            except ServerUnreachable:
+                raise
+            except CrlhfError as exc:
+                logger.info("no consensus for %s: %s", sample_id, exc)
+            else:
+                if self._awaiting.get(sample_id) is submission:
+                    self._notes.append(ConsensusNote(submission, lines))
+            if self._awaiting.get(sample_id) is submission:
+                del self._awaiting[sample_id]
 
     async def run(self, on_round: Callable[[SyncStatus, list[str]], None]) -> None:
         """Loop until cancelled: a round, a report to ``on_round``, then sleep until woken

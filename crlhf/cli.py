@@ -19,7 +19,7 @@ from typing import Protocol, cast
 
 from crlhf import __version__
 from crlhf.errors import CrlhfError
-from crlhf.extras import missing_extra
+from crlhf.extras import missing_extra, missing_extra_line
 
 
 class SubcommandModule(Protocol):
@@ -75,14 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         module = cast(SubcommandModule, importlib.import_module(sub.module))
     except ImportError as exc:
-        extra = missing_extra(exc)
-        if extra is None:
-            raise
-        sys.stderr.write(
-            f"crlhf {name}: needs the '{extra}' extra (missing module {exc.name}); "
-            f"install it with: pip install 'crlhf[{extra}]'\n"
-        )
-        return 2
+        return _missing_extra(name, exc)
     parser = argparse.ArgumentParser(prog=f"crlhf {name}", description=sub.summary)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
     module.configure(parser)
@@ -98,6 +91,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except ImportError as exc:  # a command imports its heavy extra only when it runs
+        return _missing_extra(name, exc)
+
+
+def _missing_extra(name: str, exc: ImportError) -> int:
+    """One line naming the extra and the command, or re-raise an ImportError that is a bug."""
+    extra = missing_extra(exc)
+    if extra is None:
+        raise exc
+    sys.stderr.write(missing_extra_line(f"crlhf {name}", extra, exc.name))
+    return 2
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -29,6 +30,7 @@ from crlhf import __version__
 from crlhf.client_config import ClientConfig, normalize_server_url
 from crlhf.errors import CrlhfError, RateLimited, ServerUnreachable, error_class_for
 from crlhf.schemas import (
+    REFIT_HEADER,
     AgreementReport,
     Annotator,
     AnnotatorCreated,
@@ -71,6 +73,15 @@ from crlhf.schemas import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """An export's rows and what the refit before it changed (None: no refit was run)."""
+
+    rows: list[ExportRow]
+    refit: RefitResult | None
+
 
 T = TypeVar("T")
 
@@ -345,7 +356,24 @@ class CrlhfClient:
         self, *, min_votes: int | None = None, estimator: str | None = None
     ) -> list[ExportRow]:
         """The (x, y, s) training set after a full refit; honeypots are never in it."""
-        params = {"min_votes": min_votes, "estimator": estimator}
+        return (await self.export_data(min_votes=min_votes, estimator=estimator)).rows
+
+    async def export_data(
+        self,
+        *,
+        min_votes: int | None = None,
+        min_annotators: int | None = None,
+        estimator: str | None = None,
+        refit: bool = True,
+    ) -> ExportData:
+        """The training set with what the refit before it changed (``refit=False``: the
+        stored rewards, no refit)."""
+        params = {
+            "min_votes": min_votes,
+            "min_annotators": min_annotators,
+            "estimator": estimator,
+            "refit": None if refit else "false",
+        }
         response = await self._request("GET", "/v1/admin/export", params=params)
         rows: list[ExportRow] = []
         for number, line in enumerate(response.text.splitlines(), 1):
@@ -355,7 +383,12 @@ class CrlhfClient:
                 rows.append(ExportRow.model_validate_json(line))
             except ValidationError as exc:
                 raise CrlhfError(f"export line {number} is not an ExportRow: {exc}") from exc
-        return rows
+        header = response.headers.get(REFIT_HEADER)
+        try:
+            result = None if header is None else RefitResult.model_validate_json(header)
+        except ValidationError as exc:
+            raise CrlhfError(f"the {REFIT_HEADER} header is not a RefitResult: {exc}") from exc
+        return ExportData(rows=rows, refit=result)
 
     async def create_round(self, request: TrainingRoundIn) -> TrainingRound:
         body = request.model_dump(mode="json", exclude_none=True)

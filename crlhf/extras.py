@@ -6,6 +6,8 @@ ImportError is a bug (or a user's own module shadowing ours) and must not be bla
 
 from __future__ import annotations
 
+from crlhf.command_hint import install_command
+
 EXTRA_OF_MODULE: dict[str, str] = {
     "fastapi": "server",
     "starlette": "server",
@@ -37,3 +39,12 @@ def missing_extra(exc: ImportError) -> str | None:
     if not exc.name:
         return None
     return EXTRA_OF_MODULE.get(exc.name.partition(".")[0])
+
+
+def missing_extra_line(command: str, extra: str, module: str | None) -> str:
+    """The one line a command prints when ``extra`` is not installed."""
+    top = (module or "?").partition(".")[0]
+    return (
+        f"{command}: needs the '{extra}' extra (missing module {top}); "
+        f"install it with: {install_command(extra)}\n"
+    )

@@ -90,7 +90,8 @@ class ProblemIn(_Wire):
     description: Annotated[str, Field(min_length=1, max_length=20_000)]
     entry_point: str | None = None
     tests: str | None = None
-    """Python test code (asserts) run by the sandboxed executor; never shown to annotators."""
+    """Python test code (asserts) run by the sandboxed executor; shown to annotators with
+    the description (the reference solution is not)."""
     reference_solution: str | None = None
 
 
@@ -112,6 +113,10 @@ class ProblemView(_View):
     id: str
     title: str
     description: str
+    tests: str = ""
+    """The problem's test code, part of the spec an annotator judges against ("" when the
+    problem has none). It is the problem's, the same for a honeypot as for any other sample
+    of that problem, so it reveals nothing about gold."""
 
 
 # ------------------------------------------------------------------------- samples
@@ -313,9 +318,14 @@ class AnnotatorStats(_View):
     samples_done: int
     votes: int
     agreement: float | None
-    """Share of this annotator's votes that agree with the current consensus label."""
+    """Share of this annotator's votes that agree with the current consensus label, on lines
+    another annotator also voted on (None until there is such a line: alone, one would
+    agree with oneself)."""
     reliability: float
     samples_today: int = 0
+    tasks_left: int | None = None
+    """Tasks the server could still serve this annotator now, open ones included (an upper
+    bound: other annotators may fill a sample's slots first). None from older servers."""
 
 
 # ------------------------------------------------------------------------ consensus
@@ -329,6 +339,10 @@ class LineConsensus(_View):
     n_votes: int
     n_correct: int
     n_wrong: int
+    comments: list[str] = Field(default_factory=list)
+    """Annotators' comments on this line (current submissions). Filled for admins only
+    (``crlhf admin consensus``); an annotator's own view leaves it empty, so comments
+    never sway a later vote."""
 
     @property
     def label(self) -> Label:
@@ -398,11 +412,43 @@ class RefitRequest(_Wire):
 
 
 class RefitResult(_View):
+    """What a full refit fitted, and what it changed in what annotators and exports see."""
+
     estimator: str
     n_votes: int
     n_lines: int
     n_samples: int
     n_annotators: int
+    class_prior_before: float | None = None
+    """p0 the incremental path used before the refit (None: the configured prior)."""
+    class_prior_after: float | None = None
+    """p0 the refit learnt and stored (None: it learns none; the configured prior holds)."""
+    rewards_changed: int = 0
+    """Samples whose reward or line posteriors the refit changed."""
+    max_reward_change: float = 0.0
+    """Largest |Δ reward| over those samples (a reward appearing or vanishing counts 1)."""
+    reliabilities_changed: int = 0
+    """Annotators whose shown reliability changed (each got a reliability-history row)."""
+    max_reliability_change: float = 0.0
+    """Largest |Δ shown reliability| over those annotators."""
+
+
+EXPORT_SCHEMA_VERSION = 2
+"""Version of :class:`ExportRow`. 1: no ``schema_version`` field (read as 1), no comments.
+2: ``schema_version`` and ``comments``."""
+
+EXPORT_SCHEMA_HEADER = "X-Crlhf-Export-Schema"
+"""Response header of ``GET /v1/admin/export``: the rows' schema version."""
+REFIT_HEADER = "X-Crlhf-Refit"
+"""Response header of ``GET /v1/admin/export``: the refit's RefitResult as JSON (absent
+with ``refit=false``)."""
+
+
+class ExportComment(_View):
+    """An annotator's comment on one line of an exported sample (who wrote it is left out)."""
+
+    line: int
+    text: str
 
 
 class ExportRow(_View):
@@ -420,8 +466,14 @@ class ExportRow(_View):
     correct_lines: int
     judged_lines: int
     n_votes: int
+    """Line votes behind the reward: one per judged line per annotator."""
     n_annotators: int
+    """Annotators whose current submission is behind the reward."""
     meta: GenerationMeta
+    comments: list[ExportComment] = Field(default_factory=list)
+    """Annotators' comments on the sample's lines, by line (schema 2)."""
+    schema_version: int = 1
+    """:data:`EXPORT_SCHEMA_VERSION` of the server that wrote the row (absent: 1)."""
 
 
 class RoundStatus(StrEnum):
@@ -661,6 +713,8 @@ class ProvenanceVote(_View):
     label: Label
     submission_id: UUID
     revision: int
+    comment: str | None = None
+    """The annotator's comment on this line, if any."""
 
 
 class AnnotatorWeight(_View):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from crlhf_server import views
 from crlhf_server.auth import hash_token, new_token
 from crlhf_server.own_view import shown_posteriors
+from crlhf_server.task_routing import RoutingPolicy, tasks_left
 
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.incremental import AnnotatorState
@@ -66,17 +67,21 @@ def stats(
     *,
     own_view: bool = False,
     today: datetime | None = None,
+    policy: RoutingPolicy | None = None,
 ) -> AnnotatorStats:
-    """Samples done, votes, agreement with the current consensus label, reliability.
+    """Samples done, votes, agreement with the current consensus label, reliability, and
+    with a routing ``policy`` the tasks left for them.
 
-    Agreement compares each current vote with its line's posterior (>= 0.5 means correct).
+    Agreement compares each current vote with its line's posterior (>= 0.5 means correct),
+    on lines another annotator also voted on: where the annotator is the only voter the
+    consensus is their own vote, and "100 % agreement" would say nothing.
     ``own_view`` (the annotator asking about themselves): reliability and posteriors are
     those of the shown states (see :mod:`server.own_view`), so no number moves because a
     sample was a honeypot; admins get the live ones.
     """
     annotator = get(conn, annotator_id, own_view=own_view)
     day = (today or datetime.now(UTC)).date().isoformat()
-    samples_done = samples_today = votes = agreeing = 0
+    samples_done = samples_today = votes = shared = agreeing = 0
     rows = conn.execute(
         "SELECT s.id AS submission, s.sample_id AS sample_id, s.created_at AS created_at, "
         "m.posteriors AS posteriors FROM submissions s JOIN samples m ON m.id = s.sample_id "
@@ -91,10 +96,21 @@ def stats(
             posteriors = shown[row["sample_id"]]
         else:
             posteriors = {int(k): v for k, v in json.loads(row["posteriors"]).items()}
+        others = {
+            int(r[0])
+            for r in conn.execute(
+                "SELECT DISTINCT v.line FROM submissions s JOIN votes v ON v.submission = s.id "
+                "WHERE s.sample_id = ? AND s.is_current = 1 AND s.annotator_id <> ?",
+                (row["sample_id"], annotator_id),
+            )
+        }
         for line, label in conn.execute(
             "SELECT line, label FROM votes WHERE submission = ?", (row["submission"],)
         ):
             votes += 1
+            if line not in others:
+                continue
+            shared += 1
             consensus = 1 if posteriors[line] >= 0.5 else -1
             agreeing += consensus == label
     return AnnotatorStats(
@@ -102,7 +118,8 @@ def stats(
         name=annotator.name,
         samples_done=samples_done,
         votes=votes,
-        agreement=agreeing / votes if votes else None,
+        agreement=agreeing / shared if shared else None,
         reliability=annotator.reliability,
         samples_today=samples_today,
+        tasks_left=None if policy is None else tasks_left(conn, annotator_id, policy),
     )

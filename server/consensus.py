@@ -63,13 +63,31 @@ def store_consensus(
     )
 
 
+def line_comments(conn: sqlite3.Connection, sample_id: str) -> dict[int, list[str]]:
+    """The comments of current submissions on ``sample_id``, by line, in submission order."""
+    comments: dict[int, list[str]] = {}
+    for r in conn.execute(
+        "SELECT v.line, v.comment FROM submissions s JOIN votes v ON v.submission = s.id "
+        "WHERE s.sample_id = ? AND s.is_current = 1 AND v.comment IS NOT NULL "
+        "ORDER BY v.line, s.id",
+        (sample_id,),
+    ):
+        comments.setdefault(int(r[0]), []).append(str(r[1]))
+    return comments
+
+
 def line_consensus(
-    conn: sqlite3.Connection, sample_id: str, posteriors: Mapping[int, float] | None = None
+    conn: sqlite3.Connection,
+    sample_id: str,
+    posteriors: Mapping[int, float] | None = None,
+    *,
+    with_comments: bool = False,
 ) -> list[LineConsensus]:
     """Per judged line: a posterior and the counts of current votes.
 
     ``posteriors`` default to the stored (live) ones; annotators get the ones of
     :func:`server.own_view.shown_posteriors`. Counts come from votes only, never from gold.
+    ``with_comments`` (admins) adds the annotators' comments per line.
     """
     row = conn.execute(
         "SELECT posteriors, judged_lines FROM samples WHERE id = ?", (sample_id,)
@@ -85,6 +103,7 @@ def line_consensus(
             (sample_id,),
         )
     }
+    comments = line_comments(conn, sample_id) if with_comments else {}
     result = []
     for line in json.loads(row["judged_lines"]):
         n_correct, n_wrong = counts.get(line, (0, 0))
@@ -96,6 +115,7 @@ def line_consensus(
                 n_votes=n_correct + n_wrong,
                 n_correct=n_correct,
                 n_wrong=n_wrong,
+                comments=comments.get(line, []),
             )
         )
     return result

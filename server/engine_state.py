@@ -46,9 +46,13 @@ def store_class_prior(conn: sqlite3.Connection, prior: float | None, now: str) -
     logger.info("stored class prior p0 = %.4f", prior)
 
 
+def stored_class_prior(conn: sqlite3.Connection) -> float | None:
+    """The p0 the last refit stored, or None when the configured prior applies."""
+    row = conn.execute("SELECT value FROM engine_state WHERE key = ?", (CLASS_PRIOR,)).fetchone()
+    return None if row is None else float(row[0])
+
+
 def effective_engine(conn: sqlite3.Connection, engine: EngineConfig) -> EngineConfig:
     """``engine`` with the stored class prior in place of its configured ``prior``, if any."""
-    row = conn.execute("SELECT value FROM engine_state WHERE key = ?", (CLASS_PRIOR,)).fetchone()
-    if row is None:
-        return engine
-    return engine.model_copy(update={"prior": float(row[0])})
+    prior = stored_class_prior(conn)
+    return engine if prior is None else engine.model_copy(update={"prior": prior})

@@ -74,7 +74,7 @@ def sample(
         (sample_id, at),
     ).fetchone()
     rows = conn.execute(
-        "SELECT s.annotator_id, v.line, v.label, s.submission_id, s.revision "
+        "SELECT s.annotator_id, v.line, v.label, s.submission_id, s.revision, v.comment "
         f"FROM submissions s JOIN votes v ON v.submission = s.id "
         f"WHERE s.sample_id = :id AND {_CURRENT_AT} ORDER BY s.annotator_id, v.line",
         {"id": sample_id, "t": at},
@@ -92,7 +92,12 @@ def sample(
         source=None if reward is None else reward["source"],
         votes=[
             ProvenanceVote(
-                annotator_id=r[0], line=r[1], label=Label(r[2]), submission_id=r[3], revision=r[4]
+                annotator_id=r[0],
+                line=r[1],
+                label=Label(r[2]),
+                submission_id=r[3],
+                revision=r[4],
+                comment=r[5],
             )
             for r in rows
         ],

@@ -33,6 +33,7 @@ from crlhf.schemas import (
     PairwiseAgreement,
     QualityAction,
     QualityActionKind,
+    Role,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,15 +53,14 @@ def policy_config(settings: Settings) -> PolicyConfig:
 @dataclass(frozen=True)
 class _Assessment:
     rows: list[sqlite3.Row]
-    """Annotator rows (role annotator), in index order."""
+    """Every annotator's row (admins too: they annotate), in index order."""
     decision: PolicyDecision
     lazy: LazyReport
 
 
 def _annotators(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     return conn.execute(
-        "SELECT id, name, paused_at, pause_reason, reinstated_at FROM annotators "
-        "WHERE role = 'annotator' ORDER BY id"
+        "SELECT id, name, role, paused_at, pause_reason, reinstated_at FROM annotators ORDER BY id"
     ).fetchall()
 
 
@@ -132,12 +132,15 @@ def report(conn: sqlite3.Connection, settings: Settings) -> list[AnnotatorQualit
     out = []
     for i, row in enumerate(a.rows):
         paused = row["paused_at"] is not None
+        reason = row["pause_reason"] if paused else a.decision.reason[i]
+        if row["role"] == Role.ADMIN.value and a.decision.action[i] is Action.PAUSE:
+            reason = f"admin, never paused by the policy: {reason}"
         out.append(
             AnnotatorQuality(
                 annotator_id=row["id"],
                 name=row["name"],
                 action="pause" if paused else a.decision.action[i].value,
-                reason=row["pause_reason"] if paused else a.decision.reason[i],
+                reason=reason,
                 balanced_accuracy=float(a.decision.balanced_accuracy[i]),
                 gold_lines=int(a.decision.gold_lines[i]),
                 submissions=int(a.lazy.n_submissions[i]),
@@ -186,6 +189,8 @@ def evaluate(
     for i, row in enumerate(a.rows):
         if only is not None and row["id"] != only:
             continue
+        if row["role"] == Role.ADMIN.value:
+            continue  # reported, never paused: a paused admin could not reinstate anyone
         if row["paused_at"] is None and a.decision.action[i] is Action.PAUSE:
             reason = a.decision.reason[i]
             conn.execute(

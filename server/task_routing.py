@@ -60,7 +60,7 @@ class RoutingPolicy:
 
 _TASK_COLUMNS = (
     "s.id AS sample_id, s.code AS code, p.id AS problem_id, p.title AS title, "
-    "p.description AS description"
+    "p.description AS description, p.tests AS tests"
 )
 
 _UNSEEN = "NOT EXISTS (SELECT 1 FROM assignments a WHERE a.annotator_id = ? AND a.sample_id = s.id)"
@@ -156,3 +156,23 @@ def next_tasks(
         order = {sample_id: i for i, sample_id in enumerate(picked)}
         pending.extend(sorted(fresh, key=lambda t: order[t.sample_id]))
     return pending
+
+
+def tasks_left(conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolicy) -> int:
+    """How many tasks :func:`next_tasks` could still serve ``annotator_id`` now: open ones
+    plus unseen samples with a free slot. An upper bound, since others take slots too."""
+    row = conn.execute(
+        f"SELECT (SELECT COUNT(*) FROM assignments a WHERE a.annotator_id = ? AND {_OPEN}) + "
+        f"(SELECT COUNT(*) FROM samples s WHERE {_UNSEEN} AND {_NOT_OWN} AND ("
+        "(s.is_honeypot = 0 AND s.n_served < ?) OR "
+        "(s.is_honeypot = 1 AND (? IS NULL OR s.n_served < ?))))",
+        (
+            annotator_id,
+            annotator_id,
+            annotator_id,
+            policy.max_annotators_per_sample,
+            policy.honeypot_max_annotators,
+            policy.honeypot_max_annotators,
+        ),
+    ).fetchone()
+    return int(row[0])

@@ -79,7 +79,10 @@ def task(row: sqlite3.Row) -> Task:
     return Task(
         sample_id=row["sample_id"],
         problem=ProblemView(
-            id=row["problem_id"], title=row["title"], description=row["description"]
+            id=row["problem_id"],
+            title=row["title"],
+            description=row["description"],
+            tests=row["tests"] or "",
         ),
         lines=list(_lines(row["code"])),
         served_at=parse_time(row["served_at"]),

@@ -43,12 +43,12 @@ def legend() -> Text:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "dismiss", "close"),
+        Binding("escape,question_mark,f1,q", "dismiss", "close"),
     ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="dialog") as box:
             box.border_title = "Keys"
-            box.border_subtitle = "Esc or ? closes"
+            box.border_subtitle = "Esc, ? or F1 closes"
             yield Static(key_table())
             yield Static(legend(), id="legend")

@@ -21,10 +21,10 @@ from crlhf.schemas import AnnotatorStats
 BAR_WIDTH = 30
 
 
-def bar(value: float | None, style: str) -> Text:
-    """A horizontal bar for a share in [0, 1]; ``–`` when there is no value yet."""
+def bar(value: float | None, style: str, missing: str = "not enough votes yet") -> Text:
+    """A horizontal bar for a share in [0, 1]; ``–`` and why when there is no value yet."""
     if value is None:
-        return Text("–  (not enough votes yet)", style="dim")
+        return Text(f"–  ({missing})", style="dim")
     filled = round(max(0.0, min(1.0, value)) * BAR_WIDTH)
     text = Text()
     text.append("█" * filled, style=style)
@@ -41,14 +41,18 @@ def stats_table(stats: AnnotatorStats) -> Table:
     table.add_row("samples done", str(stats.samples_done))
     table.add_row("done today", str(stats.samples_today))
     table.add_row("line votes", str(stats.votes))
+    if stats.tasks_left is not None:
+        table.add_row("tasks left", str(stats.tasks_left))
     table.add_row("", "")
-    table.add_row("agreement", bar(stats.agreement, "cyan"))
+    alone = "nobody else has judged your lines yet"
+    table.add_row("agreement", bar(stats.agreement, "cyan", missing=alone))
     table.add_row("reliability", bar(stats.reliability, "green"))
     return table
 
 
 EXPLANATION = (
-    "Agreement: the share of your line votes that match the crowd's current consensus. "
+    "Agreement: the share of your line votes that match the crowd's current consensus, "
+    "on lines someone else judged too. "
     "Reliability: the server's estimate that you label a line right; it weighs your votes "
     "(0.5 counts for nothing, higher counts more)."
 )

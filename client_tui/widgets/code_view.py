@@ -124,8 +124,17 @@ class CodeView(ScrollView, can_focus=False):
         assert state is not None
 
         def style(name: str) -> Style:
-            # partial: only what the CSS sets, so the cursor's background shows through.
-            return self.get_component_rich_style(name, partial=True)
+            # Only what the CSS sets (partial), so the cursor's background shows through;
+            # but colours from the full style, where translucent theme colours ($text-muted)
+            # are blended with the background: taken partially they come out as white,
+            # invisible on a light theme's surface.
+            partial = self.get_component_rich_style(name, partial=True)
+            full = self.get_component_rich_style(name)
+            return Style(
+                color=full.color if partial.color else None,
+                bgcolor=full.bgcolor if partial.bgcolor else None,
+                bold=partial.bold,
+            )
 
         number_text = f" {number:>{self._number_width}} "
         if not judged:
@@ -158,7 +167,7 @@ class CodeView(ScrollView, can_focus=False):
         code_width = max(0, width - self.gutter_width)
         text = self._texts[row]
         if not line.judged:
-            blank = self.get_component_rich_style("code-view--blank", partial=True)
+            blank = Style(color=self.get_component_rich_style("code-view--blank").color)
             text = Text(text.plain, style=blank)
         console = self.app.console
         code = Strip(list(text.render(console, end=""))).crop_extend(

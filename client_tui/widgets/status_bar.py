@@ -49,5 +49,9 @@ class StatusBar(Widget):
         text.append(str(status.queued), style="bold yellow" if status.queued else "bold")
         text.append("  today ", style="dim")
         text.append("–" if status.samples_today is None else str(status.samples_today))
+        left = None if status.stats is None else status.stats.tasks_left
+        if left is not None:
+            text.append("  left ", style="dim")
+            text.append(str(left))
         text.append(f"  {self.server}", style="dim")
         return text

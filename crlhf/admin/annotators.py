@@ -8,6 +8,7 @@ import asyncio
 from crlhf.admin.command import command
 from crlhf.admin.output import dump, fields, table
 from crlhf.client import CrlhfClient
+from crlhf.command_hint import tui_command
 from crlhf.schemas import Role
 from crlhf.tables import Cell, render_table
 
@@ -30,8 +31,7 @@ async def create_annotator(client: CrlhfClient, args: argparse.Namespace) -> str
     return (
         f"Created {a.role.value} {a.name!r} (id {a.id}).\n"
         f"Token (shown only now; store it safely):\n\n    {created.token}\n\n"
-        f"To annotate in a terminal:\n"
-        f"    CRLHF_SERVER={client.base_url} CRLHF_TOKEN={created.token} crlhf-tui\n"
+        "To annotate in a terminal:\n" + tui_command(client.base_url, created.token)
     )
 
 

@@ -93,7 +93,9 @@ async def make_honeypots(client: CrlhfClient, args: argparse.Namespace) -> str:
 
 
 def _quality_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--all", action="store_true", help="every annotator, not only flagged ones")
+    parser.add_argument(
+        "--all", action="store_true", help="every annotator (admins too), not only flagged ones"
+    )
 
 
 @command("quality", "annotators the quality policy flagged or paused", _quality_arguments)
@@ -159,6 +161,7 @@ def _provenance_arguments(parser: argparse.ArgumentParser) -> None:
 )
 async def provenance(client: CrlhfClient, args: argparse.Namespace) -> str:
     people: list[AnnotatorWeight]
+    tail = ""
     if args.round is not None:
         rp = await client.round_provenance(args.round)
         if args.json:
@@ -173,9 +176,19 @@ async def provenance(client: CrlhfClient, args: argparse.Namespace) -> str:
         head = f"sample {sp.sample_id}: reward {sp.reward} ({sp.source}), "
         head += f"{len(sp.votes)} vote(s)\n"
         people = sp.annotators
-    return head + render_table(
-        ["annotator", "name", "reliability", "weight", "votes"],
-        [[a.annotator_id, a.name, a.reliability, a.weight, a.votes] for a in people],
+        commented = [v for v in sp.votes if v.comment]
+        if commented:
+            tail = "\ncomments:\n" + render_table(
+                ["line", "annotator", "comment"],
+                [[v.line, v.annotator_id, v.comment] for v in commented],
+            )
+    return (
+        head
+        + render_table(
+            ["annotator", "name", "reliability", "weight", "votes"],
+            [[a.annotator_id, a.name, a.reliability, a.weight, a.votes] for a in people],
+        )
+        + tail
     )
 
 
@@ -199,4 +212,17 @@ async def agreement(client: CrlhfClient, args: argparse.Namespace) -> str:
         ["annotator", "name", "pairwise agreement"],
         [[p.annotator_id, p.name, p.agreement] for p in report.pairwise],
     )
-    return head + "\n" + pairs
+    notes = []
+    if report.krippendorff_alpha is None or report.fleiss_kappa is None:
+        notes.append(
+            "alpha and kappa are '-' until two annotators have voted on the same lines "
+            "(and the votes are not all one label)"
+        )
+    if any(p.agreement is None for p in report.pairwise):
+        notes.append(
+            "pairwise '-': nobody else has voted on that annotator's lines yet (agreement is "
+            "measured on lines two annotators share)"
+        )
+    return (
+        head + "\n" + pairs + "".join(f"\nNote: {note}" for note in notes) + ("\n" if notes else "")
+    )

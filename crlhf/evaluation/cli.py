@@ -14,15 +14,18 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crlhf.arg_types import parse_ks
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
-from crlhf.evaluation.bench import BenchConfig, Completer, reference_completer, run_bench
 from crlhf.evaluation.runstore import RunStore
 from crlhf.evaluation.suites import load_suite
 from crlhf.generation.cli import add_model_options, build_generator
 from crlhf.sandbox import Executor, Limits
+
+if TYPE_CHECKING:  # tqdm (the train extra): imported when a bench runs, not for --help
+    from crlhf.evaluation.bench import Completer
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +73,8 @@ def adapter_version(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crlhf.evaluation.bench import BenchConfig, reference_completer, run_bench
+
     # Resolve the server before a long run, so a missing token fails at once.
     server = (
         ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))

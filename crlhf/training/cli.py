@@ -19,13 +19,12 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ENV_ADMIN_TOKEN
 from crlhf.jsonl import read_jsonl
 from crlhf.schemas import ExportRow
-from crlhf.training.distributed import from_launcher, portable
-from crlhf.training.round import RoundResult, fetch_rows
 from crlhf.training.round_options import (
     add_ppo_options,
     emit,
@@ -37,11 +36,16 @@ from crlhf.training.round_options import (
 )
 from crlhf.training.server_round import open_round, report_failure, report_success
 
+if TYPE_CHECKING:  # torch: imported when a round runs, so --help needs no extra
+    from crlhf.training.round import RoundResult
+
 logger = logging.getLogger(__name__)
 
 
 async def _online(args: argparse.Namespace) -> RoundResult:
     """Register the round with the server around the training; a failure marks it failed."""
+    from crlhf.training.round import fetch_rows
+
     async with CrlhfClient.from_config(server_config(args)) as client:
         training_round, config = await open_round(
             client, args.round_id, shown_params(args), "crlhf train-round", settings(args)
@@ -90,6 +94,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crlhf.training.distributed import from_launcher, portable
+
     if not args.verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     parallel = from_launcher()  # None unless accelerate launch started several processes

@@ -13,16 +13,17 @@ import logging
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crlhf.arg_types import Scalar, parse_key_value
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidFile
 from crlhf.schemas import ExportRow
-from crlhf.training.adapters import next_version
 from crlhf.training.config import PPOConfig, make_config
-from crlhf.training.distributed import DataParallel
-from crlhf.training.round import RoundResult, StepCallback, run_round
+
+if TYPE_CHECKING:  # torch: imported when a round runs, so --help needs no extra
+    from crlhf.training.distributed import DataParallel
+    from crlhf.training.round import RoundResult, StepCallback
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ def train(
     parallel: DataParallel | None = None,
 ) -> RoundResult:
     """One round on ``rows`` with the model, folders and progress options of ``args``."""
+    from crlhf.training.adapters import next_version
+    from crlhf.training.round import run_round
+
     return run_round(
         rows,
         base_model=args.base_model,

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crlhf.arg_types import Scalar
 from crlhf.client import CrlhfClient
 from crlhf.errors import CrlhfError
 from crlhf.schemas import RoundStatus, RoundTransition, TrainingRound, TrainingRoundIn
 from crlhf.training.config import PPOConfig
-from crlhf.training.round import RoundResult
+
+if TYPE_CHECKING:  # torch
+    from crlhf.training.round import RoundResult
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """``crlhf worker``: the training worker's command line (the loop is :mod:`.worker`).
 
-The PPO settings are layered exactly as for ``crlhf train-round`` (its ``_settings``):
-config file < the round's params < ``--set`` < ``--seed``/``--min-votes``.
+The PPO settings are layered exactly as for ``crlhf train-round``
+(:func:`crlhf.training.round_options.ppo_config`): config file < the round's params <
+``--set`` < ``--seed``/``--min-votes``.
 """
 
 from __future__ import annotations
@@ -13,24 +14,17 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crlhf.arg_types import parse_ks
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.suites import SUITES
-from crlhf.training.child_round import Launch
 from crlhf.training.config import PPOConfig
-from crlhf.training.distributed import launched_world_size
 from crlhf.training.round_options import add_ppo_options, ppo_config
-from crlhf.training.worker import (
-    Benchmarks,
-    NextSamples,
-    Sampling,
-    Worker,
-    WorkerOptions,
-    WorkerStopped,
-)
+
+if TYPE_CHECKING:  # torch: imported when the worker runs, so --help needs no extra
+    from crlhf.training.worker import WorkerOptions
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +98,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> WorkerOptions:
+    from crlhf.training.child_round import Launch
+    from crlhf.training.distributed import launched_world_size
+    from crlhf.training.worker import Benchmarks, NextSamples, Sampling, WorkerOptions
+
     if launched_world_size() > 1:
         raise InvalidInput(
             "crlhf worker runs as one process (under accelerate launch every process would "
@@ -162,6 +160,8 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crlhf.training.worker import Worker, WorkerStopped
+
     if not args.verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     options = options_from(args)

@@ -6,6 +6,7 @@ from crlhf_server import annotators, views
 from crlhf_server.auth import CurrentAdmin
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
+from crlhf_server.task_routing import RoutingPolicy
 from fastapi import APIRouter, status
 
 from crlhf.schemas import (
@@ -51,7 +52,8 @@ def enable_annotator(annotator_id: int, ctx: Ctx, admin: CurrentAdmin) -> Annota
 @router.get("/{annotator_id}/stats")
 def annotator_stats(annotator_id: int, ctx: Ctx, admin: CurrentAdmin) -> AnnotatorStats:
     with ctx.store.snapshot() as conn:
-        return annotators.stats(conn, ctx.engine, annotator_id)
+        policy = RoutingPolicy.from_settings(ctx.settings)
+        return annotators.stats(conn, ctx.engine, annotator_id, policy=policy)
 
 
 @router.get("/{annotator_id}/reliability")

@@ -86,7 +86,7 @@ def sample_consensus(sample_id: str, ctx: Ctx, admin: CurrentAdmin) -> list[Line
     with ctx.store.snapshot() as conn:
         if conn.execute("SELECT 1 FROM samples WHERE id = ?", (sample_id,)).fetchone() is None:
             raise SampleNotFound(f"no sample {sample_id!r}", field="sample_id")
-        return line_consensus(conn, sample_id)
+        return line_consensus(conn, sample_id, with_comments=True)
 
 
 @router.get("/samples/{sample_id:path}")

@@ -14,7 +14,14 @@ from crlhf_server.refit import refit
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from crlhf.schemas import RefitRequest, RefitResult, SampleReward
+from crlhf.schemas import (
+    EXPORT_SCHEMA_HEADER,
+    EXPORT_SCHEMA_VERSION,
+    REFIT_HEADER,
+    RefitRequest,
+    RefitResult,
+    SampleReward,
+)
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -49,16 +56,24 @@ def run_refit(body: RefitRequest, ctx: Ctx, admin: CurrentAdmin) -> RefitResult:
 def export(
     ctx: Ctx,
     admin: CurrentAdmin,
+    *,
     min_votes: Annotated[int, Query(ge=1)] = 1,
+    min_annotators: Annotated[int, Query(ge=1)] = 1,
     estimator: str | None = None,
+    refit_first: Annotated[bool, Query(alias="refit")] = True,
 ) -> StreamingResponse:
-    """Refit with ``estimator`` (default: the engine's), then stream one ExportRow per line."""
+    """Refit with ``estimator`` (default: the engine's), unless ``refit=false``, then stream
+    one ExportRow per line. The refit's :class:`RefitResult` (what it changed) comes in the
+    ``X-Crlhf-Refit`` header; ``X-Crlhf-Export-Schema`` names the rows' schema version."""
+    headers = {EXPORT_SCHEMA_HEADER: str(EXPORT_SCHEMA_VERSION)}
     with ctx.store.write() as conn:
-        refit(conn, ctx.engine, estimator, {}, now_iso())
-        rows = export_rows(conn, min_votes)
+        if refit_first:
+            result = refit(conn, ctx.engine, estimator, {}, now_iso())
+            headers[REFIT_HEADER] = result.model_dump_json()
+        rows = export_rows(conn, min_votes, min_annotators)
 
     def lines() -> Iterator[str]:
         for row in rows:
             yield row.model_dump_json() + "\n"
 
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=headers)

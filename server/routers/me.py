@@ -5,6 +5,7 @@ from __future__ import annotations
 from crlhf_server import annotators
 from crlhf_server.auth import CurrentUser
 from crlhf_server.deps import Ctx
+from crlhf_server.task_routing import RoutingPolicy
 from fastapi import APIRouter
 
 from crlhf.schemas import Annotator, AnnotatorStats
@@ -22,4 +23,5 @@ async def me(ctx: Ctx, user: CurrentUser) -> Annotator:
 @router.get("/me/stats")
 def my_stats(ctx: Ctx, user: CurrentUser) -> AnnotatorStats:
     with ctx.store.snapshot() as conn:
-        return annotators.stats(conn, ctx.engine, user.id, own_view=True)
+        policy = RoutingPolicy.from_settings(ctx.settings)
+        return annotators.stats(conn, ctx.engine, user.id, own_view=True, policy=policy)

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
-from crlhf.errors import ServerUnreachable
+from crlhf.errors import SampleNotFound, ServerUnreachable
 from crlhf.schemas import (
     AnnotatorStats,
     BatchReceipt,
+    Label,
+    LineConsensus,
     ProblemView,
     Submission,
     SubmissionReceipt,
@@ -40,7 +42,13 @@ def mean(values: list[float]) -> float:
 '''
 
 
-def make_task(sample_id: str = "s-demo-1", code: str = CODE) -> Task:
+TESTS = """assert running_max([3, 1, 4]) == [3, 3, 4]
+assert running_max([-2, -5]) == [-2, -2]
+assert mean([1.0, 3.0]) == 2.0
+"""
+
+
+def make_task(sample_id: str = "s-demo-1", code: str = CODE, tests: str = TESTS) -> Task:
     return Task(
         sample_id=sample_id,
         problem=ProblemView(
@@ -50,6 +58,7 @@ def make_task(sample_id: str = "s-demo-1", code: str = CODE) -> Task:
                 "Write running_max(values) returning, for each position, the largest "
                 "value seen so far. Negative numbers are allowed. Also write mean(values)."
             ),
+            tests=tests,
         ),
         lines=split_code(code),
         served_at=SERVED_AT,
@@ -64,6 +73,7 @@ STATS = AnnotatorStats(
     agreement=0.87,
     reliability=0.81,
     samples_today=5,
+    tasks_left=12,
 )
 
 
@@ -81,6 +91,8 @@ class FakeClient:
         self.skipped: list[str] = []
         self.closed = False
         self.requests = 0
+        self.others_wrong: set[int] = set()
+        """Lines one other annotator flagged, on every sample (the crowd the consensus shows)."""
 
     def _check(self) -> None:
         self.requests += 1
@@ -120,6 +132,29 @@ class FakeClient:
                 )
             )
         return BatchReceipt(receipts=receipts)
+
+    async def consensus(self, sample_id: str, /) -> list[LineConsensus]:
+        """Each line the latest submission's label, outvoted where ``others_wrong`` says."""
+        self._check()
+        if sample_id not in self.submitted:
+            raise SampleNotFound(f"no submission for {sample_id}")
+        mine = self.submitted[sample_id]
+        lines = []
+        for item in mine.labels:
+            other = -1 if item.line in self.others_wrong else 1
+            votes = [int(item.label), other]
+            wrong = item.line in self.others_wrong or item.label is Label.WRONG
+            lines.append(
+                LineConsensus(
+                    sample_id=sample_id,
+                    line=item.line,
+                    posterior=0.2 if wrong else 0.9,
+                    n_votes=2,
+                    n_correct=votes.count(1),
+                    n_wrong=votes.count(-1),
+                )
+            )
+        return lines
 
     async def aclose(self) -> None:
         self.closed = True

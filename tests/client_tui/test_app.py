@@ -164,13 +164,20 @@ async def test_help_lists_every_key(rig):
     app = rig().app
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: has_task(pilot))
-        await pilot.press("question_mark")
+        await pilot.press("f1")  # F1 and ? both open it
         assert isinstance(app.screen, HelpScreen)
         await pilot.pause()
         text = screen_text(app)
+        await pilot.press("end")  # at 80x24 the rest is a keystroke away
+        await pilot.pause()
+        text += screen_text(app)
         for key in MAIN_KEYS:
             assert key.description in text, key
         await pilot.press("escape")
+        annotate_screen(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")
         annotate_screen(pilot)
 
 
@@ -216,11 +223,18 @@ async def test_says_so_when_the_server_has_nothing(rig):
         await until(pilot, lambda: status(pilot).connection is Connection.ONLINE)
         notice = str(app.screen.query_one("#notice").render())
         assert "Nothing to annotate" in notice
+        assert "checks again every 15 s; R checks now" in notice  # the real interval
         requests = made.client.requests
         await pilot.pause(0.5)
         assert made.client.requests == requests  # waits for the next poll, does not spin
-        await pilot.press("w")
-        await until(pilot, lambda: "No sample on screen." in notifications(pilot))
+        footer = screen_text(app).splitlines()[-1]
+        assert "help" in footer and "quit" in footer
+        for task_key in ("wrong", "correct", "visual", "submit", "skip", "undo"):
+            assert task_key not in footer  # only keys that work here
+        await pilot.press("w", "v", "enter")  # task keys do nothing, say nothing
+        assert notifications(pilot) == []
+        await pilot.press("R")  # ... but R asks the server at once
+        await until(pilot, lambda: made.client.requests > requests)
 
 
 async def test_offline_start_keeps_working_and_says_so(rig):

@@ -1,4 +1,5 @@
-"""Snapshots of the main, help and stats screens at 80x24 (pytest-textual-snapshot).
+"""Snapshots of the main screen at 80x24 and 120x40, the problem pane full screen, the
+"nothing to annotate" screen, help and stats (pytest-textual-snapshot).
 
 Deterministic: a fixed task and fixed stats from the in-memory fake, no sync loop, no
 clock on screen. After a deliberate change to the look, regenerate with
@@ -49,6 +50,26 @@ async def one_sync_round(pilot: Pilot[None]) -> None:
 
 def test_main_screen(snap_compare, app):
     assert snap_compare(app, press=MARKS, terminal_size=(80, 24), run_before=one_sync_round)
+
+
+def test_main_screen_large(snap_compare, app):
+    """At 120x40 the problem pane grows and shows the whole spec with its tests."""
+    assert snap_compare(app, press=MARKS, terminal_size=(120, 40), run_before=one_sync_round)
+
+
+def test_problem_full_screen(snap_compare, app):
+    assert snap_compare(app, press=["f"], terminal_size=(80, 24), run_before=one_sync_round)
+
+
+def test_nothing_to_annotate(snap_compare, tmp_path):
+    client = FakeClient([])
+
+    def connect(config: ClientConfig) -> Session:
+        queue = OfflineQueue(tmp_path / "queue.db")
+        return Session(config.server, client, queue, SyncService(client, queue))
+
+    empty = CrlhfTui(CONFIG, connect=connect, background=False, save_config=False)
+    assert snap_compare(empty, terminal_size=(80, 24), run_before=one_sync_round)
 
 
 def test_help_screen(snap_compare, app):

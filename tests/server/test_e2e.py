@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
 import threading
 import time
 from typing import Any
@@ -10,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
+from tests.conftest import REPO_ROOT, LiveServer
 from tests.server.conftest import bearer, submission_for
 
 pytestmark = pytest.mark.e2e
@@ -32,12 +35,37 @@ def test_first_start_prints_the_admin_token_and_next_step(live_server: LiveServe
         f"--token {live_server.admin_token}"
     )
     assert expected in log
+    _printed_commands_run_as_printed(live_server)
     live_server.stop()
     live_server.start()  # a restart neither re-seeds nor prints the token again
     assert live_server.log().count("Admin token") == 1
     with httpx.Client(base_url=live_server.url) as client:
         samples = client.get("/v1/admin/samples", headers=bearer(live_server.admin_token)).json()
         assert len(samples) == len({s["id"] for s in samples}) >= 20
+
+
+def _printed_commands_run_as_printed(live_server: LiveServer) -> None:
+    """The hint runs as printed (``.venv/bin/crlhf`` when the venv is not on PATH), and so
+    does the TUI command that create-annotator prints in turn."""
+    printed = next(
+        line.strip() for line in live_server.log().splitlines() if "create-annotator NAME" in line
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRLHF_")}
+    result = subprocess.run(
+        printed.replace("NAME", "bob"),
+        shell=True,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    tui = next(line.split()[-1] for line in result.stdout.splitlines() if "CRLHF_TOKEN=" in line)
+    assert tui.endswith("crlhf-tui")
+    located = shutil.which(tui, path=env["PATH"]) if os.sep not in tui else str(REPO_ROOT / tui)
+    assert located is not None and os.access(located, os.X_OK)
 
 
 def test_annotate_replay_and_atomic_batch(live_server: LiveServer) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 from tests.server.conftest import HONEYPOTS, Api, body_shape, submission_for
 
-FORBIDDEN_KEYS = {"is_honeypot", "honeypot", "gold", "tests", "reference_solution", "meta"}
+# A problem's "tests" are shown (part of the spec, the same for every sample of the problem,
+# honeypot or not); its reference solution never is.
+FORBIDDEN_KEYS = {"is_honeypot", "honeypot", "gold", "reference_solution", "meta"}
 
 
 def _keys(value: Any) -> set[str]:
