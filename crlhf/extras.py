@@ -6,6 +6,10 @@ ImportError is a bug (or a user's own module shadowing ours) and must not be bla
 
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
 from crlhf.command_hint import install_command
 
 EXTRA_OF_MODULE: dict[str, str] = {
@@ -48,3 +52,21 @@ def missing_extra_line(command: str, extra: str, module: str | None) -> str:
         f"{command}: needs the '{extra}' extra (missing module {top}); "
         f"install it with: {install_command(extra)}\n"
     )
+
+
+def launch(command: str, module: str, argv: Sequence[str] | None = None) -> int:
+    """Run ``module``'s ``main(argv)``; one line naming the extra when it is not installed.
+
+    The console scripts of the clients point here through a launcher that imports nothing
+    optional, so a server-only install answers ``crlhf-tui`` or ``crlhf-lsp`` with the
+    command that installs the client, not a ModuleNotFoundError.
+    """
+    try:
+        entry: Callable[[Sequence[str] | None], int] = importlib.import_module(module).main
+    except ImportError as exc:
+        extra = missing_extra(exc)
+        if extra is None:
+            raise
+        sys.stderr.write(missing_extra_line(command, extra, exc.name))
+        return 2
+    return entry(argv)

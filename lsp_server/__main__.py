@@ -2,6 +2,6 @@
 
 import sys
 
-from crlhf_lsp.server import main
+from crlhf_lsp.launch import main
 
 sys.exit(main())

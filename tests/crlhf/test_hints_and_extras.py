@@ -49,12 +49,21 @@ def test_running_without_the_extra_is_one_line_naming_it(tmp_path: Path) -> None
     assert "install -e '.[train]'" in result.stderr  # a checkout: the editable install
 
 
-def test_tui_without_textual_names_the_extra() -> None:
-    result = _without(("textual",), "from crlhf_tui.launch import main\nsys.exit(main([]))")
+@pytest.mark.parametrize(
+    ("command", "launcher", "blocked", "extra"),
+    [
+        ("crlhf-tui", "crlhf_tui.launch", "textual", "tui"),
+        ("crlhf-lsp", "crlhf_lsp.launch", "pygls", "lsp"),
+    ],
+)
+def test_a_client_without_its_extra_names_it(
+    command: str, launcher: str, blocked: str, extra: str
+) -> None:
+    result = _without((blocked,), f"from {launcher} import main\nsys.exit(main([]))")
     assert result.returncode == 2
     assert result.stderr == (
-        "crlhf-tui: needs the 'tui' extra (missing module textual); "
-        f"install it with: {install_command('tui')}\n"
+        f"{command}: needs the '{extra}' extra (missing module {blocked}); "
+        f"install it with: {install_command(extra)}\n"
     )
 
 
