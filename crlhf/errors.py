@@ -105,6 +105,15 @@ class TokenMismatch(InvalidInput):
     code = "token_mismatch"
 
 
+class UnsupportedDType(InvalidInput):
+    """A model dtype the device cannot compute in (bfloat16 on a pre-Ampere GPU, ...).
+
+    Raised before any weight is loaded; ``field`` is ``dtype``.
+    """
+
+    code = "unsupported_dtype"
+
+
 class NotFound(CrlhfError, LookupError):
     """The named resource does not exist."""
 
