@@ -77,7 +77,8 @@ def resolve_dtype(name: str, model: str | Path) -> torch.dtype:
 
 
 def check_device_dtype(dtype: torch.dtype, device: torch.device) -> None:
-    """Raise :class:`UnsupportedDType` if ``device`` cannot run a model in ``dtype``.
+    """Raise :class:`UnsupportedDType` if ``device`` cannot run a model in ``dtype``
+    (:class:`InvalidInput` on ``device`` if it is a CUDA device and there is none).
 
     CUDA: bfloat16 needs compute capability 8 (Ampere) or later; emulated bf16 on older
     cards is refused rather than run at a fraction of the speed. Elsewhere (CPU, MPS) a
@@ -87,6 +88,8 @@ def check_device_dtype(dtype: torch.dtype, device: torch.device) -> None:
     import torch
 
     if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InvalidInput(f"{device} requested but CUDA is not available", field="device")
         if dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported(including_emulation=False):
             raise UnsupportedDType(
                 f"{device} has no native bfloat16 (compute capability < 8.0); use float16",
