@@ -13,6 +13,7 @@ approximate KL before a single update).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ class PolicyWithValue(nn.Module):
         self.value_head = value_head
         _disable_dropout(self.model)
         self.eval()  # and dropout stays off while training: see the module docstring
+        forward = inspect.signature(self.model.get_base_model().forward).parameters
+        self._keeps_logits = "logits_to_keep" in forward  # transformers >= 4.50
 
     @property
     def device(self) -> torch.device:
@@ -107,16 +110,23 @@ class PolicyWithValue(nn.Module):
         Logits at column t predict token t + 1, so the R response tokens are predicted
         by columns Q − 1 … Q + R − 2.
         """
+        responses = batch.response_ids.shape[1]
+        keep = {"logits_to_keep": responses + 1} if self._keeps_logits else {}
         out = self.model(
             input_ids=batch.input_ids,
             attention_mask=batch.attention_mask,
             position_ids=batch.position_ids,
             output_hidden_states=hidden,
             use_cache=False,
+            **keep,
         )
         start = batch.query_length - 1
-        stop = start + batch.response_ids.shape[1]
-        logits = out.logits[:, start:stop].float() / batch.temperature[:, None, None]
+        stop = start + responses
+        # With logits_to_keep the head ran on the last R + 1 columns only (Q − 1 … Q + R − 1):
+        # the query's logits, (B, Q, V), are never made; for a 150k vocabulary they are
+        # the largest tensor of the step.
+        window = out.logits[:, :responses] if keep else out.logits[:, start:stop]
+        logits = window.float() / batch.temperature[:, None, None]
         states = out.hidden_states[-1][:, start:stop] if hidden else None
         return logits, states
 

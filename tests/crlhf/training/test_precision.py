@@ -67,7 +67,8 @@ def test_a_bfloat16_round_passes_its_drift_check(tiny_model_dir: Path, tmp_path:
         assert float(result.manifest.metrics["sampling_logprob_drift"] or 1.0) < BF16_DRIFT_LIMIT
         weights = result.directory / ADAPTER_DIR / "adapter_model.safetensors"
         with safe_open(str(weights), "pt") as saved:
-            assert {saved.get_tensor(k).dtype for k in saved.keys()} == {torch.float32}
+            names = saved.keys()
+            assert {saved.get_tensor(name).dtype for name in names} == {torch.float32}
 
 
 def test_auto_loads_the_checkpoints_own_dtype(tiny_model_dir: Path, tmp_path: Path) -> None:
