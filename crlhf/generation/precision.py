@@ -28,6 +28,14 @@ DTYPE_NAMES: tuple[str, ...] = get_args(DTypeName)
 DEFAULT_DTYPE: DTypeName = "float32"
 """float32 unless asked: CPU rounds and the tiny test models stay bit-reproducible."""
 
+DRIFT_TOLERANCE: dict[str, float] = {"float32": 1e-4, "float16": 2e-3, "bfloat16": 1e-2}
+"""Mean |stored − recomputed| sampling log-prob per token that samples drawn in this
+dtype by this policy stay under (``PPOConfig.max_logprob_drift``). Measured on CPU by
+benchmarks/precision_drift.py (trained 4-layer model: float32 3e-7, float16 1.2e-4,
+bfloat16 6.7e-4 nats, against 2.7e-2 for samples drawn at temperature 0.7 recorded as
+0.8); the limits leave 15-300x room for deeper models and GPU kernels, and stay below
+that mistake. docs/training.md, "Precision"."""
+
 
 def parse_dtype(name: str) -> DTypeName:
     """``name`` if it is one of :data:`DTYPE_NAMES`, else :class:`InvalidInput` on ``dtype``."""

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from crlhf.client import CrlhfClient
 from crlhf.errors import Conflict, TokenMismatch
+from crlhf.generation.precision import DRIFT_TOLERANCE
 from crlhf.schemas import ExportRow
 from crlhf.training.adapters import (
     AdapterManifest,
@@ -217,7 +218,17 @@ def run_round(
         raise TokenMismatch(
             f"stored sampling log-probs differ from this policy's by {drift:.3f} nats per "
             f"token on average (limit {config.max_logprob_drift}): the samples were not "
-            "drawn from this base model, adapter and temperature"
+            "drawn from this base model, adapter, temperature and dtype"
+        )
+    usual = DRIFT_TOLERANCE.get(str(policy.base_dtype).removeprefix("torch."))
+    if config.max_logprob_drift is None and usual is not None and drift > usual:
+        logger.warning(
+            "stored sampling log-probs differ from this policy's by %.4f nats per token, "
+            "more than the %s for samples drawn by it in %s: were they sampled with "
+            "another model, adapter, temperature or dtype?",
+            drift,
+            usual,
+            policy.base_dtype,
         )
     steps = []
     for done, batch in enumerate(
