@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/training_memory.py            # 10M, 100M, 500M (~15-30 min)
     .venv/bin/python benchmarks/training_memory.py --quick    # 10M only, short rows (~1 min)
     .venv/bin/python benchmarks/training_memory.py --sizes 10M 100M --threads 2
+    .venv/bin/python benchmarks/training_memory.py --records runs.json   # resumable
 
 For each size, a random-init Llama-architecture model (the layout of CodeLlama, DeepSeek-
 Coder, Qwen2.5-Coder and StarCoder2) gets a fresh LoRA adapter (peft's defaults, r = 8)
@@ -20,10 +21,10 @@ Each configuration runs in its own process, so its peak RSS is its own:
   included), as in a round's manifest;
 
 with ratios against float32 without checkpointing of the same size, measured in the same
-run. The per-token activation cost measured here (bytes per token per layer per hidden
-unit, and bytes per token per vocabulary entry for the logits) feeds the printed estimate
-of what fits an 80 GB GPU for 1.3B, 7B and 15B models: an extrapolation from CPU
-measurements, not a GPU measurement.
+run. Two unit costs measured here (bytes per logit entry, from the smallest size, and
+bytes per token x layer x hidden unit, from the largest) feed the printed estimate of what
+fits an 80 GB GPU for 1.3B, 7B and 15B models: an extrapolation from CPU measurements,
+not a GPU measurement.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ SIZES = {
     "100M": Size(hidden=768, layers=10, heads=12, intermediate=2048),
     "500M": Size(hidden=1280, layers=24, heads=20, intermediate=3456),
 }
-ROWS = {"10M": (4, 64, 192), "100M": (2, 64, 128), "500M": (1, 32, 64)}
+ROWS = {"10M": (4, 64, 192), "100M": (2, 32, 96), "500M": (1, 32, 64)}
 """Size -> (rows, query tokens, response tokens) of the step's batch: shorter for the
 larger models so that the whole table runs in minutes on two shared cores."""
 
@@ -163,46 +164,63 @@ def measure(spec: Spec) -> dict[str, float]:
     return result
 
 
-def logit_bytes(tokens: int, vocab: int, itemsize: int) -> float:
-    """Logits at their worst: the base's (B, T, V) in its dtype, and float32 copies of the
-    response part for the policy (tempered logits, log-softmax, probabilities kept for
-    the backward) and the reference: about four. An assumption, not a measurement."""
-    return float(tokens * vocab * (4 * 4 + itemsize))
+def logits_entries(spec: Spec) -> int:
+    """(B, R + 1, V): the logits the policy makes (the response columns only)."""
+    return spec.rows * (spec.response + 1) * SIZES[spec.size].vocab
 
 
-def activation_costs(results: list[tuple[Spec, dict[str, float]]]) -> dict[tuple[str, bool], float]:
-    """Bytes of step peak above the weights and the logits (:func:`logit_bytes`) per
-    (token x layer x hidden unit), per base dtype and checkpointing."""
-    costs: dict[tuple[str, bool], float] = {}
-    for spec, result in results:
-        size = SIZES[spec.size]
-        tokens = spec.rows * (spec.query + spec.response)
-        itemsize = 4 if spec.dtype == "float32" else 2
-        extra = (result["peak_gib"] - result["weights_gib"]) * 2**30
-        extra -= logit_bytes(tokens, size.vocab, itemsize)
-        costs[(spec.dtype, spec.checkpointing)] = extra / (tokens * size.layers * size.hidden)
+def extra_bytes(result: dict[str, float]) -> float:
+    """Step peak above the weights."""
+    return (result["peak_gib"] - result["weights_gib"]) * 2**30
+
+
+def unit_costs(
+    results: list[tuple[Spec, dict[str, float]]],
+) -> dict[tuple[str, bool], tuple[float, float]]:
+    """Per (dtype, checkpointing): bytes per logit entry, from the smallest size (where
+    the vocabulary dwarfs layers x hidden, so nearly all of the step's extra memory is
+    logits and their float32 copies), and bytes per token x layer x hidden unit, from the
+    largest size once its logits are taken off at that rate."""
+    costs = {}
+    for dtype in ("float32", "bfloat16"):
+        for checkpointing in (False, True):
+            runs = [
+                (s, r) for s, r in results if (s.dtype, s.checkpointing) == (dtype, checkpointing)
+            ]
+            small, small_result = runs[0]
+            large, large_result = runs[-1]
+            per_logit = extra_bytes(small_result) / logits_entries(small)
+            size = SIZES[large.size]
+            layers = extra_bytes(large_result) - per_logit * logits_entries(large)
+            tokens = large.rows * (large.query + large.response)
+            costs[(dtype, checkpointing)] = (
+                per_logit,
+                layers / (tokens * size.layers * size.hidden),
+            )
     return costs
 
 
-def estimate(costs: dict[tuple[str, bool], float], tokens: int) -> list[str]:
-    """Markdown rows: bf16 weights + LoRA/optimizer + per-token activations and logits of a
-    minibatch of ``tokens`` tokens, for each target model, with and without checkpointing."""
-    rows = []
+def estimate(
+    costs: dict[tuple[str, bool], tuple[float, float]], rows: int, query: int, response: int
+) -> list[str]:
+    """Markdown rows: bf16 weights + LoRA with its Adam state + logits + layer activations
+    of one minibatch, for each target model, without and with checkpointing."""
+    lines = []
     for name, (parameters, hidden, layers, vocab) in TARGETS.items():
         weights = parameters * 2  # bf16
-        lora = 2 * layers * 2 * hidden * 8 * 4 * 4  # q,v: A and B, r=8, fp32 + grad + 2 Adam
-        logits = logit_bytes(tokens, vocab, 2)
+        lora = layers * 2 * (2 * hidden * 8) * 4 * 4  # q, v: A and B at r = 8; fp32 w, grad, m, v
         cells = []
+        logits = 0.0
         for checkpointing in (False, True):
-            per_token = costs.get(("bfloat16", checkpointing), float("nan"))
-            activations = per_token * tokens * layers * hidden
-            total = (weights + lora + logits + activations) / 2**30
-            cells.append(f"{total:.0f} GiB")
-        rows.append(
+            per_logit, per_unit = costs[("bfloat16", checkpointing)]
+            logits = per_logit * rows * (response + 1) * vocab
+            activations = per_unit * rows * (query + response) * layers * hidden
+            cells.append(f"{(weights + lora + logits + activations) / 2**30:.0f} GiB")
+        lines.append(
             f"| {name} | {weights / 2**30:.0f} GiB | {logits / 2**30:.1f} GiB | "
             f"{cells[0]} | {cells[1]} |"
         )
-    return rows
+    return lines
 
 
 def main() -> None:
@@ -210,6 +228,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10M only, short rows")
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     parser.add_argument("--threads", type=int, default=1, help="torch threads per child")
+    parser.add_argument(
+        "--records", type=Path, help="JSON file of measured configurations: read, and extended"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -217,6 +238,7 @@ def main() -> None:
         return
     sizes = ["10M"] if args.quick else args.sizes
     started = time.perf_counter()
+    records = _read_records(args.records)
     results: list[tuple[Spec, dict[str, float]]] = []
     print(
         "| size | params | rows x (query + response) | dtype | checkpointing | weights RSS | "
@@ -229,7 +251,11 @@ def main() -> None:
         for dtype in ("float32", "bfloat16"):
             for checkpointing in (False, True):
                 spec = Spec(size, dtype, checkpointing, rows, query, response, args.threads)
-                result = measure(spec)
+                key = json.dumps(asdict(spec), sort_keys=True)
+                if key not in records:
+                    records[key] = measure(spec)
+                    _write_records(args.records, records)
+                result = records[key]
                 results.append((spec, result))
                 baseline = baseline or result
                 print(
@@ -241,21 +267,35 @@ def main() -> None:
                     f"{result['tokens_per_second'] / baseline['tokens_per_second']:.2f} |",
                     flush=True,
                 )
-    largest = [(s, r) for s, r in results if s.size == sizes[-1]]
-    costs = activation_costs(largest)
-    print(f"\nactivation bytes per token x layer x hidden unit above the weights ({sizes[-1]}):")
-    for (dtype, checkpointing), cost in costs.items():
-        print(f"- {dtype}, checkpointing {'on' if checkpointing else 'off'}: {cost:.1f}")
-    tokens = 8 * 512
+    costs = unit_costs(results)
     print(
-        "\nESTIMATE (extrapolated from the CPU figures above, not measured on a GPU): one "
-        "PPO minibatch of 8 x 512 tokens, bf16 base, LoRA r=8 on q/v:"
+        f"\nbytes per logit entry ({sizes[0]}) and per token x layer x hidden unit ({sizes[-1]}):"
+    )
+    for (dtype, checkpointing), (per_logit, per_unit) in costs.items():
+        state = "on" if checkpointing else "off"
+        print(f"- {dtype}, checkpointing {state}: {per_logit:.1f} and {per_unit:.1f}")
+    rows, query, response = 8, 256, 256
+    print(
+        f"\nESTIMATE (extrapolated from the CPU figures above, not measured on a GPU): one PPO "
+        f"minibatch of {rows} x ({query} + {response}) tokens, bf16 base, LoRA r=8 on q/v:"
     )
     print("| model | bf16 weights | logits | peak, no checkpointing | peak, checkpointing |")
     print("|---|---|---|---|---|")
-    for row in estimate(costs, tokens):
-        print(row)
+    for line in estimate(costs, rows, query, response):
+        print(line)
     print(f"\n{time.perf_counter() - started:.0f} s, {args.threads} thread(s) per child")
+
+
+def _read_records(path: Path | None) -> dict[str, dict[str, float]]:
+    if path is None or not path.is_file():
+        return {}
+    loaded: dict[str, dict[str, float]] = json.loads(path.read_text())
+    return loaded
+
+
+def _write_records(path: Path | None, records: dict[str, dict[str, float]]) -> None:
+    if path is not None:
+        path.write_text(json.dumps(records, indent=1) + "\n")
 
 
 if __name__ == "__main__":
