@@ -65,6 +65,8 @@ bench: install-dev
 	$(BIN)/python benchmarks/executor_speed.py
 	$(BIN)/python benchmarks/quality_control.py
 	$(BIN)/python benchmarks/training_loop.py --out training-loop-out
+	$(BIN)/python benchmarks/training_memory.py
+	$(BIN)/python benchmarks/precision_drift.py
 
 clean:
 	rm -rf $(VENV) .typecheck .mypy_cache .ruff_cache .pytest_cache

@@ -26,6 +26,7 @@ a test keeps this copy current)::
         └ InvalidVote (422 invalid_vote)
         └ TokenMismatch (422 token_mismatch)
         └ UnknownAnnotator (422 unknown_annotator)
+        └ UnsupportedDType (422 unsupported_dtype)
       └ MissingDependency (500 missing_dependency)
       └ NotFound (404 not_found)
         └ AdapterNotFound (404 adapter_not_found)
@@ -140,6 +141,15 @@ class TokenMismatch(InvalidInput):
     """
 
     code = "token_mismatch"
+
+
+class UnsupportedDType(InvalidInput):
+    """A model dtype the device cannot compute in (bfloat16 on a pre-Ampere GPU, ...).
+
+    Raised before any weight is loaded; ``field`` is ``dtype``.
+    """
+
+    code = "unsupported_dtype"
 
 
 class NotFound(CrlhfError, LookupError):

@@ -16,6 +16,7 @@ from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation import mbpp
 from crlhf.evaluation.suites import SUITES, load_suite
+from crlhf.generation.precision import DEFAULT_DTYPE, DTYPE_NAMES
 
 if TYPE_CHECKING:
     from crlhf.generation.generate import Generator
@@ -35,6 +36,12 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--batch-size", type=int, default=16, help="rows per generate() call")
     model.add_argument("--seed", type=int, default=0)
     model.add_argument("--device", help="torch device (default: cuda when present, else cpu)")
+    model.add_argument(
+        "--dtype",
+        choices=DTYPE_NAMES,
+        default=DEFAULT_DTYPE,
+        help="precision of the base model (auto: the checkpoint's); train in the same one",
+    )
     model.add_argument(
         "--stop", action="append", help="stop sequence (repeatable; default: the paper's set)"
     )
@@ -66,9 +73,13 @@ def build_generator(args: argparse.Namespace) -> Generator:
     )
     device = pick_device(args.device)
     logger.info(
-        "loading %s%s on %s", args.model, f" + {args.adapter}" if args.adapter else "", device
+        "loading %s%s on %s in %s",
+        args.model,
+        f" + {args.adapter}" if args.adapter else "",
+        device,
+        args.dtype,
     )
-    model, tokenizer = load_model(args.model, args.adapter, device)
+    model, tokenizer = load_model(args.model, args.adapter, device, args.dtype)
     return Generator(
         model,
         tokenizer,

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.bench import Completion
 from crlhf.evaluation.problems import BenchProblem
+from crlhf.generation.precision import DEFAULT_DTYPE, base_dtype
 from crlhf.generation.stopping import StopOnSequences, truncate
 from crlhf.schemas import GenerationMeta
 
@@ -56,15 +57,23 @@ def pick_device(requested: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_model(model: str, adapter: str | None, device: torch.device) -> tuple[Any, Any]:
+def load_model(
+    model: str, adapter: str | None, device: torch.device, dtype: str = DEFAULT_DTYPE
+) -> tuple[Any, Any]:
     """A causal LM from a local path or hub name, with a LoRA adapter dir on top if given.
+
+    ``dtype`` (:mod:`crlhf.generation.precision`) is the base's precision, checked against
+    the device before any weight is read; it must be the one the round trains in, so the
+    stored log-probs are the ones training recomputes. An adapter's LoRA weights stay
+    float32 (peft's default upcast), as in training.
 
     Returns (model, tokenizer), typed Any: transformers' own annotations are partial."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    torch_dtype = base_dtype(dtype, model, device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)
-        lm: Any = AutoModelForCausalLM.from_pretrained(model)
+        lm: Any = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype)
     except OSError as exc:
         raise InvalidInput(f"cannot load model {model!r}: {exc}", field="model") from exc
     if adapter:

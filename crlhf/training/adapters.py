@@ -7,7 +7,8 @@ A version is one directory::
                                  adapter_model.safetensors (the LoRA matrices)
         value_head.safetensors   the value head's weight and bias
         manifest.json            :class:`AdapterManifest`: base model, parent version,
-                                 PPO config, seeds, data summary and metrics
+                                 PPO config, adapted modules, seeds, data summary
+                                 and metrics
 
 Everything is safetensors or JSON (no pickles, so a version loads in any process and
 cannot run code), written to a temporary directory and renamed into place, so a killed
@@ -63,6 +64,9 @@ class AdapterManifest(BaseModel):
     round_id: int | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     config: PPOConfig
+    adapted_modules: list[str] = Field(default_factory=list)
+    """Modules that carry the LoRA matrices (last name parts), as resolved for this base:
+    peft's defaults, all-linear where peft has none, or ``lora_target_modules``."""
     data: dict[str, Metric] = Field(default_factory=dict)
     """Data set summary: samples, tokens, sample-id digest, generation settings seen."""
     metrics: dict[str, Metric] = Field(default_factory=dict)

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crlhf.errors import InvalidInput
+from crlhf.generation.precision import DEFAULT_DTYPE, DTypeName
 
 
 class PPOConfig(BaseModel):
@@ -30,8 +31,23 @@ class PPOConfig(BaseModel):
     """LoRA scale numerator: the update is (alpha / r) · B A."""
 
     lora_target_modules: tuple[str, ...] | None = None
-    """Module names that get adapters; None lets peft pick the defaults of the architecture
-    (``c_attn`` for GPT-2, ``q_proj``/``v_proj`` for Llama-style models)."""
+    """Module names that get adapters (a name matches a module whose dotted path ends in
+    it), or ``("all-linear",)`` for every linear projection of the attention and MLP
+    blocks. None: peft's defaults for the architecture (``c_attn`` for GPT-2,
+    ``q_proj``/``v_proj`` for Llama-style models), and all-linear for architectures peft
+    has none for (StarCoder2, Phi-3). A name that matches no module is refused before
+    the weights load; the manifest records the modules actually adapted."""
+
+    dtype: DTypeName = DEFAULT_DTYPE
+    """Precision of the base model's weights and activations: float32, bfloat16, float16
+    or auto (the checkpoint's). LoRA matrices and the value head stay float32 and losses
+    and log-probs are computed in float32 (the mixed recipe). Sample in the same dtype
+    (``crlhf generate --dtype``) so the stored log-probs match; see docs/training.md for
+    the drift each dtype shows. float16 trains without loss scaling: prefer bfloat16."""
+
+    gradient_checkpointing: bool = False
+    """Recompute each decoder layer's activations in the backward pass instead of keeping
+    them: less memory for long responses, about one more forward pass of time."""
 
     # --------------------------------------------------------------- optimisation
     learning_rate: float = Field(default=1.41e-5, gt=0.0)

@@ -13,6 +13,7 @@ approximate KL before a single update).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,21 +22,31 @@ import torch
 from torch import nn
 
 from crlhf.errors import InvalidInput
+from crlhf.generation.precision import DEFAULT_DTYPE, base_dtype
 from crlhf.training.batch import PPOBatch
 from crlhf.training.config import PPOConfig
+from crlhf.training.targets import choose_targets
 
 logger = logging.getLogger(__name__)
 
 
+def _zero_dropout_fields(holder: object) -> None:
+    for name, value in list(vars(holder).items()):
+        if ("dropout" in name or "pdrop" in name) and isinstance(value, float):
+            setattr(holder, name, 0.0)
+
+
 def _disable_dropout(module: nn.Module) -> None:
-    """Zero every dropout probability: modules, and config fields read at call time."""
+    """Zero every dropout probability: modules, config fields read at call time, and the
+    float attributes attention modules copy from the config at init (``attn_dropout``,
+    ``attention_dropout``: applied whenever the module is in training mode)."""
     for sub in module.modules():
         if isinstance(sub, nn.Dropout):
             sub.p = 0.0
+        _zero_dropout_fields(sub)
     config = getattr(module, "config", None)
-    for name in list(vars(config)) if config is not None else []:
-        if ("dropout" in name or "pdrop" in name) and isinstance(getattr(config, name), float):
-            setattr(config, name, 0.0)
+    if config is not None:
+        _zero_dropout_fields(config)
 
 
 class PolicyWithValue(nn.Module):
@@ -52,6 +63,8 @@ class PolicyWithValue(nn.Module):
         self.value_head = value_head
         _disable_dropout(self.model)
         self.eval()  # and dropout stays off while training: see the module docstring
+        forward = inspect.signature(self.model.get_base_model().forward).parameters
+        self._keeps_logits = "logits_to_keep" in forward  # transformers >= 4.50
 
     @property
     def device(self) -> torch.device:
@@ -60,22 +73,60 @@ class PolicyWithValue(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
+    def adapted_modules(self) -> list[str]:
+        """Last name parts of the modules that carry LoRA matrices (for the manifest)."""
+        modules = self.model.named_modules()
+        return sorted({name.rsplit(".", 1)[-1] for name, m in modules if hasattr(m, "lora_A")})
+
+    @property
+    def base_dtype(self) -> torch.dtype:
+        """The dtype of the frozen base weights (the adapter and value head are float32)."""
+        frozen = (p.dtype for p in self.model.parameters() if not p.requires_grad)
+        return next(frozen, self.value_head.weight.dtype)
+
+    def enable_gradient_checkpointing(self) -> None:
+        """Recompute decoder layers in the backward pass instead of storing activations.
+
+        transformers checkpoints a layer only while it is in training mode, so the base
+        goes to train mode; that changes nothing else because every dropout is zero
+        (see the module docstring). Non-reentrant checkpointing needs no input that
+        requires a gradient, which a frozen embedding would not give.
+        """
+        base = self.model.get_base_model()
+        kwargs = {"use_reentrant": False}
+        try:
+            if hasattr(base, "activation_checkpointing_enable"):  # transformers >= 5
+                base.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+            else:
+                base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+        except ValueError as exc:  # an architecture without checkpointing support
+            raise InvalidInput(str(exc), field="gradient_checkpointing") from exc
+        _disable_dropout(self.model)
+        self.model.train()
+
     def _run(self, batch: PPOBatch, *, hidden: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Response-position logits / T and (optionally) last hidden states.
 
         Logits at column t predict token t + 1, so the R response tokens are predicted
         by columns Q − 1 … Q + R − 2.
         """
+        responses = batch.response_ids.shape[1]
+        keep = {"logits_to_keep": responses + 1} if self._keeps_logits else {}
         out = self.model(
             input_ids=batch.input_ids,
             attention_mask=batch.attention_mask,
             position_ids=batch.position_ids,
             output_hidden_states=hidden,
             use_cache=False,
+            **keep,
         )
         start = batch.query_length - 1
-        stop = start + batch.response_ids.shape[1]
-        logits = out.logits[:, start:stop].float() / batch.temperature[:, None, None]
+        stop = start + responses
+        # With logits_to_keep the head ran on the last R + 1 columns only (Q − 1 … Q + R − 1):
+        # the query's logits, (B, Q, V), are never made; for a 150k vocabulary they are
+        # the largest tensor of the step.
+        window = out.logits[:, :responses] if keep else out.logits[:, start:stop]
+        logits = window.float() / batch.temperature[:, None, None]
         states = out.hidden_states[-1][:, start:stop] if hidden else None
         return logits, states
 
@@ -151,13 +202,18 @@ def exact_kl(logits: torch.Tensor, ref_logits: torch.Tensor) -> torch.Tensor:
     return (logp.exp() * (logp - ref_logp)).sum(-1)
 
 
-def load_base(base_model: str | Path, device: torch.device) -> tuple[Any, Any]:
-    """The base causal LM (float32) and its tokenizer from a local path or hub cache."""
+def load_base(
+    base_model: str | Path, device: torch.device, dtype: str = DEFAULT_DTYPE
+) -> tuple[Any, Any]:
+    """The base causal LM in ``dtype`` and its tokenizer from a local path or hub cache.
+
+    The dtype is resolved and checked against ``device`` before a weight is read."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    torch_dtype = base_dtype(dtype, base_model, device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(base_model))
-        model: Any = AutoModelForCausalLM.from_pretrained(str(base_model), dtype=torch.float32)
+        model: Any = AutoModelForCausalLM.from_pretrained(str(base_model), dtype=torch_dtype)
     except OSError as exc:
         raise InvalidInput(
             f"cannot load base model {str(base_model)!r}: {exc}", field="base_model"
@@ -190,7 +246,11 @@ def new_value_head(hidden_size: int, seed: int) -> nn.Linear:
 
 
 def new_policy(base: Any, config: PPOConfig) -> PolicyWithValue:
-    """Wrap ``base`` with a fresh LoRA adapter (B = 0: starts equal to the base) and head."""
+    """Wrap ``base`` with a fresh LoRA adapter (B = 0: starts equal to the base) and head.
+
+    The adapter's modules are :func:`~crlhf.training.targets.choose_targets`'s; its
+    matrices are float32 whatever the base's dtype (peft upcasts them), and so is the
+    value head."""
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(config.seed)  # LoRA's A matrices are drawn from the global generator
@@ -200,11 +260,11 @@ def new_policy(base: Any, config: PPOConfig) -> PolicyWithValue:
         lora_dropout=0.0,
         # GPT-2's Conv1D stores weights transposed; peft needs to be told (else it warns).
         fan_in_fan_out=any(type(m).__name__ == "Conv1D" for m in base.modules()),
-        target_modules=list(config.lora_target_modules) if config.lora_target_modules else None,
+        target_modules=choose_targets(base, config.lora_target_modules),
         task_type="CAUSAL_LM",
     )
     try:
-        model = get_peft_model(base, lora)
+        model = get_peft_model(base, lora, autocast_adapter_dtype=True)
     except ValueError as exc:
         raise InvalidInput(f"cannot add a LoRA adapter: {exc}", field="lora") from exc
     head = new_value_head(base.config.hidden_size, config.seed).to(base.device)

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from crlhf.client import CrlhfClient
 from crlhf.errors import Conflict, TokenMismatch
+from crlhf.generation.precision import DRIFT_TOLERANCE
 from crlhf.schemas import ExportRow
 from crlhf.training.adapters import (
     AdapterManifest,
@@ -43,6 +44,7 @@ from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
 from crlhf.training.ppo import PPOTrainer, own_part
 from crlhf.training.rollout import Rollout, select_rollouts
+from crlhf.training.targets import check_targets
 
 logger = logging.getLogger(__name__)
 
@@ -173,13 +175,21 @@ def run_round(
             default_temperature=config.default_temperature,
         )
         parent_manifest = read_manifest(parent) if parent is not None else None
-        base, tokenizer = load_base(base_model, device)
+        if parent_manifest is None:  # a parent brings its own adapter's modules
+            check_targets(base_model, config.lora_target_modules)
+        base, tokenizer = load_base(base_model, device, config.dtype)
         if parent is None or parent_manifest is None:
-            return rollouts, None, device, new_policy(base, config), tokenizer
-        if parent_manifest.base_model != str(base_model):
-            trained_on = parent_manifest.base_model
-            logger.warning("parent %s was trained on %s, not %s", parent, trained_on, base_model)
-        return rollouts, parent_manifest, device, load_version(base, parent), tokenizer
+            policy = new_policy(base, config)
+        else:
+            if parent_manifest.base_model != str(base_model):
+                trained_on = parent_manifest.base_model
+                logger.warning(
+                    "parent %s was trained on %s, not %s", parent, trained_on, base_model
+                )
+            policy = load_version(base, parent)
+        if config.gradient_checkpointing:
+            policy.enable_gradient_checkpointing()
+        return rollouts, parent_manifest, device, policy, tokenizer
 
     # A bad input fails on every rank at once, not on one while the others wait for it.
     rollouts, parent_manifest, device, policy, tokenizer = ranks.agree(load)
@@ -190,11 +200,12 @@ def run_round(
         for start in range(0, len(rollouts), config.batch_size)
     ]
     logger.info(
-        "round %s: %d samples in %d PPO step(s) on %s with %d thread(s)%s",
+        "round %s: %d samples in %d PPO step(s) on %s in %s with %d thread(s)%s",
         version,
         len(rollouts),
         len(chunks),
         device,
+        policy.base_dtype,
         threads,
         f", rank {ranks.rank} of {ranks.world_size}" if ranks.world_size > 1 else "",
     )
@@ -207,7 +218,17 @@ def run_round(
         raise TokenMismatch(
             f"stored sampling log-probs differ from this policy's by {drift:.3f} nats per "
             f"token on average (limit {config.max_logprob_drift}): the samples were not "
-            "drawn from this base model, adapter and temperature"
+            "drawn from this base model, adapter, temperature and dtype"
+        )
+    usual = DRIFT_TOLERANCE.get(str(policy.base_dtype).removeprefix("torch."))
+    if config.max_logprob_drift is None and usual is not None and drift > usual:
+        logger.warning(
+            "stored sampling log-probs differ from this policy's by %.4f nats per token, "
+            "more than the %s for samples drawn by it in %s: were they sampled with "
+            "another model, adapter, temperature or dtype?",
+            drift,
+            usual,
+            policy.base_dtype,
         )
     steps = []
     for done, batch in enumerate(
@@ -224,10 +245,12 @@ def run_round(
         parent_version=parent_manifest.version if parent_manifest is not None else None,
         round_id=round_id,
         config=config,
+        adapted_modules=policy.adapted_modules(),
         data={
             **data_summary(rows, rollouts),
             "threads": threads,
             "device": str(device),
+            "base_dtype": str(policy.base_dtype).removeprefix("torch."),
             "world_size": ranks.world_size,
         },
         metrics={

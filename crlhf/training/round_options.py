@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from crlhf.arg_types import Scalar, parse_key_value
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidFile
+from crlhf.generation.precision import DTYPE_NAMES
 from crlhf.schemas import ExportRow
 from crlhf.training.config import PPOConfig, make_config
 
@@ -40,12 +41,25 @@ def add_ppo_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -
         help="a PPO setting, e.g. learning_rate=1e-4 (repeatable; see docs/training.md)",
     )
     parser.add_argument("--seed", type=int, help="seed (default 0)")
+    parser.add_argument(
+        "--dtype",
+        choices=DTYPE_NAMES,
+        help="precision of the base model (default float32; auto: the checkpoint's); "
+        "sample in the same one",
+    )
+    parser.add_argument(
+        "--gradient-checkpointing",
+        action="store_true",
+        default=None,
+        help="recompute activations in the backward pass: less memory, slower",
+    )
     parser.add_argument("--min-votes", type=int, help="train only on samples with N+ votes")
     parser.add_argument("--estimator", help="estimator of the server's refit before export")
 
 
 def ppo_config(args: argparse.Namespace, round_params: Mapping[str, Any]) -> PPOConfig:
-    """Config file < round params from the server < ``--set`` < dedicated flags."""
+    """Config file < round params from the server < ``--set`` < dedicated flags
+    (``--seed``, ``--min-votes``, ``--dtype``, ``--gradient-checkpointing``)."""
     values: dict[str, Any] = {}
     if args.config is not None:
         try:
@@ -58,7 +72,7 @@ def ppo_config(args: argparse.Namespace, round_params: Mapping[str, Any]) -> PPO
         logger.info("round params not for the PPO trainer, ignored: %s", ", ".join(ignored))
     values.update({k: v for k, v in round_params.items() if k in known})
     values.update(dict(args.set))
-    for flag in ("seed", "min_votes"):
+    for flag in ("seed", "min_votes", "dtype", "gradient_checkpointing"):
         if getattr(args, flag) is not None:
             values[flag] = getattr(args, flag)
     return make_config(values)

@@ -361,6 +361,7 @@ class Worker:
             self.options.base_model,
             str(result.directory / ADAPTER_DIR),
             pick_device(config.device),
+            config.dtype,  # the next round's drift check needs the training dtype
         )
         settings = GenerationSettings(
             temperature=sampling.temperature,

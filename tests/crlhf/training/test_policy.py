@@ -53,3 +53,15 @@ def test_dropout_is_off(make_policy) -> None:
     probabilities = [m.p for m in policy.modules() if isinstance(m, torch.nn.Dropout)]
     assert probabilities and all(p == 0.0 for p in probabilities)
     assert policy.model.config.attn_pdrop == 0.0
+
+
+def test_the_reference_is_the_same_network_not_a_copy(make_policy, tiny_model_dir) -> None:
+    from transformers import AutoModelForCausalLM
+
+    policy = make_policy()
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    base_count = sum(p.numel() for p in base.parameters())
+    trainable = sum(p.numel() for p in policy.trainable_parameters())
+    # Every parameter the policy holds is the base's once, or the adapter's or the head's.
+    assert sum(p.numel() for p in policy.parameters()) == base_count + trainable
+    assert trainable < 0.05 * base_count
