@@ -2,8 +2,9 @@
 
 ``KEY=VALUE`` settings: round params travel to the server and back as JSON scalars, and
 ``crlhf train-round --set`` feeds the same PPO settings, so both read a value the same way:
-JSON when it parses as a number, boolean or null (``1``, ``0.5``, ``true``), else the text
-as given.
+JSON when it parses as a number, boolean, null or a list of those (``1``, ``0.5``,
+``true``, ``["q_proj","v_proj"]``), else the text as given. Objects are refused: no setting
+is one.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import argparse
 import json
 
 Scalar = float | int | str | bool | None
+Setting = Scalar | list[Scalar]
 
 
-def parse_key_value(text: str) -> tuple[str, Scalar]:
+def parse_key_value(text: str) -> tuple[str, Setting]:
     """An argparse ``type=``: ``epochs=2`` → ``("epochs", 2)``; a bad item names itself."""
     key, sep, raw = text.partition("=")
     key = key.strip()
@@ -24,8 +26,12 @@ def parse_key_value(text: str) -> tuple[str, Scalar]:
         value = json.loads(raw)
     except json.JSONDecodeError:
         return key, raw
-    if isinstance(value, dict | list):
-        raise argparse.ArgumentTypeError(f"{key}: only numbers, booleans and text are allowed")
+    if isinstance(value, dict) or (
+        isinstance(value, list) and any(isinstance(item, dict | list) for item in value)
+    ):
+        raise argparse.ArgumentTypeError(
+            f"{key}: only numbers, booleans, text and lists of those are allowed"
+        )
     return key, value
 
 

@@ -137,5 +137,6 @@ def settings(args: argparse.Namespace) -> Callable[[Mapping[str, Any]], PPOConfi
 
 
 def shown_params(args: argparse.Namespace) -> dict[str, Scalar]:
-    """The ``--set`` values a round created by this command records on the server."""
-    return dict(args.set)
+    """The ``--set`` values a round created by this command records on the server (round
+    params are scalars there; a list setting such as LoRA target modules stays local)."""
+    return {key: value for key, value in args.set if not isinstance(value, list)}
