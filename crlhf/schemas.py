@@ -81,6 +81,10 @@ def judged_line_numbers(code: str) -> list[int]:
 
 # ------------------------------------------------------------------------ problems
 
+DEFAULT_LANGUAGE = "python"
+Language = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9+#-]*$")]
+"""A lower-case language name as highlighters know it (``python``, ``javascript``, ``sql``)."""
+
 
 class ProblemIn(_Wire):
     """A problem x as an admin imports it. Tests and reference stay on the server."""
@@ -92,6 +96,11 @@ class ProblemIn(_Wire):
     tests: str | None = None
     """Python test code (asserts) run by the sandboxed executor; never shown to annotators."""
     reference_solution: str | None = None
+    prompt: Annotated[str | None, Field(min_length=1, max_length=20_000)] = None
+    """What the model is given to complete (None: the description; see docs/clients.md)."""
+    language: Language = DEFAULT_LANGUAGE
+    """The language of the code: highlighting in the TUI and editors follows it, and only
+    Python problems are executed (others are annotated, never run)."""
 
 
 class Problem(_View):
@@ -103,6 +112,8 @@ class Problem(_View):
     entry_point: str | None = None
     tests: str | None = None
     reference_solution: str | None = None
+    prompt: str | None = None
+    language: str = DEFAULT_LANGUAGE
     created_at: datetime | None = None
 
 
@@ -112,6 +123,8 @@ class ProblemView(_View):
     id: str
     title: str
     description: str
+    language: str = DEFAULT_LANGUAGE
+    """For highlighting the code (``python`` unless the problem names another)."""
 
 
 # ------------------------------------------------------------------------- samples
@@ -175,6 +188,8 @@ class Sample(_View):
     is_honeypot: bool
     created_at: datetime | None = None
     author_id: int | None = None
+    archived: bool = False
+    """Archived by an admin: never served or exported; its votes stay in the history."""
 
 
 class Task(_View):
@@ -537,6 +552,25 @@ class CurrentAdapter(_View):
     round_id: int | None = None
     since: datetime | None = None
     """When that round finished."""
+    pinned: bool = False
+    """Set by an admin (``crlhf admin adapters set`` or ``rollback``) rather than by the
+    latest succeeded round; the next succeeded round becomes current again."""
+
+
+class AdapterVersion(_View):
+    """A version a succeeded round produced (``crlhf admin adapters list``)."""
+
+    version: str
+    round_id: int
+    finished_at: datetime | None = None
+    current: bool = False
+
+
+class AdapterSelect(_Wire):
+    """Make a produced version current (``POST /v1/admin/adapters/current``)."""
+
+    version: Annotated[str | None, Field(max_length=200)]
+    """A version some succeeded round produced; None is the base model."""
 
 
 # ------------------------------------------------------ quality control (issue 8)

@@ -27,26 +27,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    parser.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="first start: no bundled starter set, only your own problems and samples",
+    )
 
 
-def _announce(url: str, token: str, db: Path) -> None:
+def _announce(url: str, token: str, db: Path, seeded: int) -> None:
+    starter = (
+        f"Loaded the starter set ({seeded} samples; your own imported samples are served "
+        "first).\nTo start clean instead, stop the server, delete the database and run "
+        "'crlhf serve --no-seed' (make run ARGS=--no-seed).\n\n"
+        if seeded
+        else "No starter set: import your own problems and samples (docs/clients.md).\n\n"
+    )
     sys.stdout.write(
         f"\nFirst start: created the admin of {db}.\n"
         f"Admin token (shown once, keep it safe):\n\n    {token}\n\n"
         "Create an annotator with:\n\n"
-        f"    crlhf admin create-annotator NAME --server {url} --token {token}\n\n"
+        f"    crlhf admin create-annotator NAME --server {url} --token {token}\n\n" + starter
     )
     sys.stdout.flush()
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings(db=args.db) if args.db is not None else Settings()
+    if args.no_seed:
+        settings = settings.model_copy(update={"seed": False})
     store = open_store(settings)
     engine = engine_config(settings)
     started = first_start(store, engine, seed=settings.seed, admin_token=settings.admin_token)
     url = f"http://{args.host}:{args.port}"
     if started is not None:
-        _announce(url, started.admin_token, settings.db)
+        seeded = started.samples.created if started.samples is not None else 0
+        _announce(url, started.admin_token, settings.db, seeded)
     logger.info("serving %s on %s", settings.db, url)
     app = create_app(settings, Context(settings=settings, store=store, engine=engine))
     # One worker: the single-writer design (server/db.py) holds per process. Keep-alive

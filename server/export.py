@@ -2,7 +2,8 @@
 
 Read after a full refit (see :mod:`server.refit`), so exported rewards never carry the
 staleness of incremental updates. Honeypots are never exported: their rewards would leak
-gold into training and their presence would reveal which samples they are.
+gold into training and their presence would reveal which samples they are. Archived
+samples are never exported either.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ def export_rows(conn: sqlite3.Connection, min_votes: int) -> list[ExportRow]:
         "SELECT s.id, s.problem_id, p.title, p.description, s.code, s.reward, s.correct_lines, "
         "s.judged_count, s.n_votes, s.n_annotators, s.meta FROM samples s "
         "JOIN problems p ON p.id = s.problem_id "
-        "WHERE s.is_honeypot = 0 AND s.reward IS NOT NULL AND s.n_votes >= ? ORDER BY s.seq",
+        "WHERE s.is_honeypot = 0 AND s.archived_at IS NULL AND s.reward IS NOT NULL "
+        "AND s.n_votes >= ? ORDER BY s.seq",
         (min_votes,),
     ).fetchall()
     return [

@@ -264,3 +264,23 @@ def m012_webhook_outbox(db: sqlite_utils.Database) -> None:
             created_at TEXT NOT NULL
         )"""
     )
+
+
+@migrations(name="m015_own_problems")
+def m015_own_problems(db: sqlite_utils.Database) -> None:
+    """A team's own problems and adapters (issue 23): a problem's ``prompt`` (what the model
+    is given) and ``language``; archived samples (never served or exported, votes kept);
+    starter samples (served only after imported ones); and the admins' adapter choices
+    (``crlhf admin adapters set|rollback``, see server/adapters.py)."""
+    db.execute("ALTER TABLE problems ADD COLUMN prompt TEXT")
+    db.execute("ALTER TABLE problems ADD COLUMN language TEXT NOT NULL DEFAULT 'python'")
+    db.execute("ALTER TABLE samples ADD COLUMN archived_at TEXT")
+    db.execute("ALTER TABLE samples ADD COLUMN starter INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """CREATE TABLE adapter_selections (
+            id INTEGER PRIMARY KEY,
+            version TEXT,
+            action TEXT NOT NULL CHECK (action IN ('set', 'rollback')),
+            set_at TEXT NOT NULL
+        )"""
+    )

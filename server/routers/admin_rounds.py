@@ -69,6 +69,18 @@ def get_round(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
     return found.model_copy(update={"benchmarks": results})
 
 
+@router.post(
+    "/{round_id}/retry", status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorBody}}
+)
+def retry_round(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
+    """A new requested round with the same params as failed or cancelled round ``round_id``."""
+    rounds.expire_leases(ctx)
+    with ctx.store.write() as conn:
+        created = rounds.retry(conn, round_id, now_iso())
+    ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, created.model_dump(mode="json"))
+    return created
+
+
 @router.post("/{round_id}/heartbeat", responses={409: {"model": ErrorBody}})
 def heartbeat_round(
     round_id: int, body: RoundHeartbeat, ctx: Ctx, admin: CurrentAdmin
