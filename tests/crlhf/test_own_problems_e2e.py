@@ -162,6 +162,12 @@ def test_own_problems_and_model_end_to_end(
     reference = ["bench", "--reference", "--problems", HUMANEVAL_STYLE, "--n", "1", "--k", "1"]
     code, out, _ = cli(*reference, "--out", tmp_path / "runs")
     assert json.loads(out)["pass_at_k"] == {"1": 1.0}
+    # --suite server: every problem on the server (the starter set's 24 and 4 own ones run).
+    reference = ["bench", "--reference", "--suite", "server", "--n", "1", "--k", "1", *auth]
+    code, out, _ = cli(*reference, "--out", tmp_path / "runs")
+    on_server = json.loads(out)
+    assert (on_server["pass_at_k"], on_server["n_problems"]) == ({"1": 1.0}, 28)
+    assert len(on_server["not_run"]) == 3
 
     # 7. Adapters: list, set, an unknown version refused, rollback.
     code, out, _ = cli("admin", "adapters", "list", "--json", *auth)
