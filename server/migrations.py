@@ -10,6 +10,9 @@ reliability snapshot and every reward a sample had.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import sqlite_utils
 from crlhf_server.db import Store
 from sqlite_utils.migrations import Migrations
@@ -276,6 +279,11 @@ def m015_own_problems(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE problems ADD COLUMN language TEXT NOT NULL DEFAULT 'python'")
     db.execute("ALTER TABLE samples ADD COLUMN archived_at TEXT")
     db.execute("ALTER TABLE samples ADD COLUMN starter INTEGER NOT NULL DEFAULT 0")
+    # A database seeded before this migration: its starter samples are the bundled ones.
+    starter = Path(__file__).parent / "seed_data" / "samples.jsonl"
+    if starter.is_file():
+        ids = [json.loads(line)["id"] for line in starter.read_text().splitlines() if line.strip()]
+        db.conn.executemany("UPDATE samples SET starter = 1 WHERE id = ?", [(i,) for i in ids])
     db.execute(
         """CREATE TABLE adapter_selections (
             id INTEGER PRIMARY KEY,
