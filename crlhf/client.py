@@ -57,6 +57,7 @@ from crlhf.schemas import (
     RoundHeartbeat,
     RoundProgress,
     RoundProvenance,
+    RoundRegistration,
     RoundStatus,
     RoundTransition,
     Sample,
@@ -410,6 +411,11 @@ class CrlhfClient:
         return await self._send(
             "POST", f"/v1/admin/rounds/{round_id}/heartbeat", TrainingRound, body
         )
+
+    async def register_round(self, registration: RoundRegistration) -> TrainingRound:
+        """Record a round trained offline as succeeded (``train-round --register``)."""
+        body = registration.model_dump(mode="json")
+        return await self._send("POST", "/v1/admin/rounds/register", TrainingRound, body)
 
     async def retry_round(self, round_id: int) -> TrainingRound:
         """A new requested round with the params of failed or cancelled round ``round_id``."""

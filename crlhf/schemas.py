@@ -452,6 +452,17 @@ class RoundTransition(_Wire):
     metrics: dict[str, float | int | str | bool | None] | None = None
 
 
+class RoundRegistration(_Wire):
+    """A round trained outside the server's view (``crlhf train-round --data --register``),
+    recorded as succeeded in one step, so no worker can claim it meanwhile."""
+
+    adapter_version: Annotated[str, Field(min_length=1, max_length=200)]
+    params: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    metrics: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    note: Annotated[str | None, Field(max_length=2_000)] = None
+    message: Annotated[str | None, Field(max_length=10_000)] = None
+
+
 class BenchmarkResultIn(_Wire):
     """pass@k of one benchmark run, posted by ``crlhf bench --server`` (see docs/server.md).
 

@@ -27,6 +27,7 @@ from crlhf.errors import Conflict, InvalidInput, InvalidTransition, RoundNotFoun
 from crlhf.schemas import (
     RoundClaim,
     RoundHeartbeat,
+    RoundRegistration,
     RoundStatus,
     RoundTransition,
     TrainingRound,
@@ -51,6 +52,28 @@ def create(conn: sqlite3.Connection, body: TrainingRoundIn, now: str) -> Trainin
         "INSERT INTO training_rounds (status, params, note, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?)",
         (RoundStatus.REQUESTED.value, json.dumps(body.params), body.note, now, now),
+    )
+    return get(conn, int(cursor.lastrowid or 0))
+
+
+def register(conn: sqlite3.Connection, body: RoundRegistration, now: str) -> TrainingRound:
+    """Record a round trained elsewhere as succeeded, in one insert (never claimable)."""
+    adapters.check_new_version(conn, 0, body.adapter_version)
+    cursor = conn.execute(
+        "INSERT INTO training_rounds (status, params, note, message, adapter_version, metrics, "
+        "created_at, updated_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            RoundStatus.SUCCEEDED.value,
+            json.dumps(body.params),
+            body.note,
+            body.message,
+            body.adapter_version,
+            json.dumps(body.metrics),
+            now,
+            now,
+            now,
+            now,
+        ),
     )
     return get(conn, int(cursor.lastrowid or 0))
 

@@ -128,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput(
             "--register records a --data round (without --for-round)", field="register"
         )
+    if args.register:
+        server_config(args)  # a missing server or token fails now, not after the training
     parallel = from_launcher()  # None unless accelerate launch started several processes
     try:
         if parallel is not None:

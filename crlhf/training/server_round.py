@@ -25,6 +25,7 @@ from crlhf.errors import AdapterNotFound, CrlhfError, EmptyDataset
 from crlhf.schemas import (
     CurrentAdapter,
     ExportRow,
+    RoundRegistration,
     RoundStatus,
     RoundTransition,
     TrainingRound,
@@ -167,15 +168,12 @@ async def register_round(client: CrlhfClient, result: RoundResult, note: str) ->
         for key, value in manifest.config.model_dump(mode="json").items()
         if isinstance(value, float | int | str | bool) or value is None
     }
-    created = await client.create_round(TrainingRoundIn(params=params, note=note))
-    await client.transition_round(created.id, RoundTransition(status=RoundStatus.RUNNING))
     data: Metrics = {f"data/{key}": value for key, value in manifest.data.items()}
-    return await client.transition_round(
-        created.id,
-        RoundTransition(
-            status=RoundStatus.SUCCEEDED,
-            adapter_version=result.version,
-            metrics={**round_metrics(result), **data},
-            message=f"registered by crlhf train-round: {result.directory}",
-        ),
+    registration = RoundRegistration(
+        adapter_version=result.version,
+        params=params,
+        metrics={**round_metrics(result), **data},
+        note=note,
+        message=f"registered by crlhf train-round: {result.directory}",
     )
+    return await client.register_round(registration)

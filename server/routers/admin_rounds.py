@@ -16,6 +16,7 @@ from crlhf.schemas import (
     ErrorBody,
     RoundClaim,
     RoundHeartbeat,
+    RoundRegistration,
     RoundStatus,
     RoundTransition,
     TrainingRound,
@@ -30,6 +31,17 @@ router = APIRouter(prefix="/v1/admin/rounds", tags=["admin"])
 def create_round(body: TrainingRoundIn, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
     with ctx.store.write() as conn:
         return rounds.create(conn, body, now_iso())
+
+
+@router.post(
+    "/register", status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorBody}}
+)
+def register_round(body: RoundRegistration, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
+    """Record a round trained offline (``train-round --data --register``) as succeeded."""
+    with ctx.store.write() as conn:
+        registered = rounds.register(conn, body, now_iso())
+    ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, registered.model_dump(mode="json"))
+    return registered
 
 
 @router.get("")

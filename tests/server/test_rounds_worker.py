@@ -230,3 +230,20 @@ def test_retry_requests_a_failed_round_again_with_its_params(api: Api) -> None:
     assert body["note"] == f"retry of round {created['id']}: first"
     missing = api.client.post(f"{ROUNDS}/999/retry", headers=api.admin)
     assert missing.status_code == 404
+
+
+def test_register_records_an_offline_round_as_succeeded_in_one_step(api: Api) -> None:
+    body = {"adapter_version": "v0001", "params": {"seed": 0}, "metrics": {"samples": 4}}
+    registered = api.client.post(f"{ROUNDS}/register", json=body, headers=api.admin)
+    assert registered.status_code == 201
+    shown = registered.json()
+    assert (shown["status"], shown["adapter_version"], shown["metrics"]) == (
+        "succeeded",
+        "v0001",
+        {"samples": 4},
+    )
+    assert shown["finished_at"] is not None and shown["worker"] is None
+    assert claim(api, "w1").status_code == 204  # never claimable
+    assert current(api)["version"] == "v0001"
+    again = api.client.post(f"{ROUNDS}/register", json=body, headers=api.admin)
+    assert again.status_code == 409
