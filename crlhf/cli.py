@@ -38,6 +38,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "serve": Subcommand("crlhf_server.cli", "run the annotation server (FastAPI + SQLite)"),
     "admin": Subcommand("crlhf.admin", "manage a server: annotators, data, rewards, export"),
     "train-round": Subcommand("crlhf.training.cli", "run one PPO training round on (x, y, s)"),
+    "export-model": Subcommand(
+        "crlhf.training.export_cli", "an adapter version as a merged checkpoint or peft adapter"
+    ),
     "generate": Subcommand("crlhf.generation.cli", "sample completions from a model to annotate"),
     "bench": Subcommand("crlhf.evaluation.cli", "pass@k on HumanEval/MBPP in the sandbox; plots"),
     "worker": Subcommand(

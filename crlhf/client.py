@@ -31,6 +31,8 @@ from crlhf.client_config import ClientConfig, normalize_server_url
 from crlhf.errors import CrlhfError, RateLimited, ServerUnreachable, error_class_for
 from crlhf.schemas import (
     REFIT_HEADER,
+    AdapterSelect,
+    AdapterVersion,
     AgreementReport,
     Annotator,
     AnnotatorCreated,
@@ -58,6 +60,7 @@ from crlhf.schemas import (
     RoundHeartbeat,
     RoundProgress,
     RoundProvenance,
+    RoundRegistration,
     RoundStatus,
     RoundTransition,
     Sample,
@@ -326,6 +329,10 @@ class CrlhfClient:
     async def get_sample(self, sample_id: str) -> Sample:
         return await self._get(f"/v1/admin/samples/{_seg(sample_id)}", Sample)
 
+    async def archive_sample(self, sample_id: str) -> Sample:
+        """Never serve or export the sample again (its votes stay in history)."""
+        return await self._send("POST", f"/v1/admin/samples/{_seg(sample_id)}/archive", Sample)
+
     async def sample_consensus(self, sample_id: str) -> list[LineConsensus]:
         """Per-line consensus of any sample (admins need not have voted on it)."""
         return await self._get(
@@ -443,9 +450,31 @@ class CrlhfClient:
             "POST", f"/v1/admin/rounds/{round_id}/heartbeat", TrainingRound, body
         )
 
+    async def register_round(self, registration: RoundRegistration) -> TrainingRound:
+        """Record a round trained offline as succeeded (``train-round --register``)."""
+        body = registration.model_dump(mode="json")
+        return await self._send("POST", "/v1/admin/rounds/register", TrainingRound, body)
+
+    async def retry_round(self, round_id: int) -> TrainingRound:
+        """A new requested round with the params of failed or cancelled round ``round_id``."""
+        return await self._send("POST", f"/v1/admin/rounds/{round_id}/retry", TrainingRound)
+
     async def current_adapter(self) -> CurrentAdapter:
-        """The latest succeeded round's adapter version (version None: the base model)."""
+        """The current adapter version (version None: the base model)."""
         return await self._get("/v1/admin/adapters/current", CurrentAdapter)
+
+    async def list_adapters(self) -> list[AdapterVersion]:
+        """The versions succeeded rounds produced, newest first."""
+        return await self._get("/v1/admin/adapters", list[AdapterVersion])
+
+    async def set_adapter(self, version: str | None) -> CurrentAdapter:
+        """Make a produced version (None: the base model) current."""
+        body = AdapterSelect(version=version).model_dump(mode="json")
+        return await self._send("POST", "/v1/admin/adapters/current", CurrentAdapter, body)
+
+    async def rollback_adapter(self) -> CurrentAdapter:
+        """Make the version produced before the current one current."""
+        return await self._send("POST", "/v1/admin/adapters/rollback", CurrentAdapter)
 
     # ------------------------------------------------------- quality control
 

@@ -19,7 +19,7 @@ from crlhf.errors import InvalidFile
 M = TypeVar("M", bound=BaseModel)
 
 
-def _describe(error: ValidationError) -> str:
+def describe_error(error: ValidationError) -> str:
     """The first problem of a validation error as ``field: message`` (plus a count)."""
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
@@ -49,7 +49,7 @@ def read_jsonl(path: Path, model: type[M]) -> list[M]:
             items.append(model.model_validate(data))
         except ValidationError as exc:
             raise InvalidFile(
-                f"{path}:{number}: not a valid {model.__name__}: {_describe(exc)}"
+                f"{path}:{number}: not a valid {model.__name__}: {describe_error(exc)}"
             ) from exc
     if not items:
         raise InvalidFile(f"{path}: no records (the file is empty)")

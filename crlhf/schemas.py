@@ -81,6 +81,10 @@ def judged_line_numbers(code: str) -> list[int]:
 
 # ------------------------------------------------------------------------ problems
 
+DEFAULT_LANGUAGE = "python"
+Language = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9+#-]*$")]
+"""A lower-case language name as highlighters know it (``python``, ``javascript``, ``sql``)."""
+
 
 class ProblemIn(_Wire):
     """A problem x as an admin imports it. Tests and reference stay on the server."""
@@ -93,6 +97,11 @@ class ProblemIn(_Wire):
     """Python test code (asserts) run by the sandboxed executor; shown to annotators with
     the description (the reference solution is not)."""
     reference_solution: str | None = None
+    prompt: Annotated[str | None, Field(min_length=1, max_length=20_000)] = None
+    """What the model is given to complete (None: the description; see docs/clients.md)."""
+    language: Language = DEFAULT_LANGUAGE
+    """The language of the code: highlighting in the TUI and editors follows it, and only
+    Python problems are executed (others are annotated, never run)."""
 
 
 class Problem(_View):
@@ -104,6 +113,8 @@ class Problem(_View):
     entry_point: str | None = None
     tests: str | None = None
     reference_solution: str | None = None
+    prompt: str | None = None
+    language: str = DEFAULT_LANGUAGE
     created_at: datetime | None = None
 
 
@@ -117,6 +128,8 @@ class ProblemView(_View):
     """The problem's test code, part of the spec an annotator judges against ("" when the
     problem has none). It is the problem's, the same for a honeypot as for any other sample
     of that problem, so it reveals nothing about gold."""
+    language: str = DEFAULT_LANGUAGE
+    """For highlighting the code (``python`` unless the problem names another)."""
 
 
 # ------------------------------------------------------------------------- samples
@@ -180,6 +193,8 @@ class Sample(_View):
     is_honeypot: bool
     created_at: datetime | None = None
     author_id: int | None = None
+    archived: bool = False
+    """Archived by an admin: never served or exported; its votes stay in the history."""
 
 
 class Task(_View):
@@ -499,6 +514,17 @@ class RoundTransition(_Wire):
     metrics: dict[str, float | int | str | bool | None] | None = None
 
 
+class RoundRegistration(_Wire):
+    """A round trained outside the server's view (``crlhf train-round --data --register``),
+    recorded as succeeded in one step, so no worker can claim it meanwhile."""
+
+    adapter_version: Annotated[str, Field(min_length=1, max_length=200)]
+    params: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    metrics: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    note: Annotated[str | None, Field(max_length=2_000)] = None
+    message: Annotated[str | None, Field(max_length=10_000)] = None
+
+
 class BenchmarkResultIn(_Wire):
     """pass@k of one benchmark run, posted by ``crlhf bench --server`` (see docs/server.md).
 
@@ -599,6 +625,25 @@ class CurrentAdapter(_View):
     round_id: int | None = None
     since: datetime | None = None
     """When that round finished."""
+    pinned: bool = False
+    """Set by an admin (``crlhf admin adapters set`` or ``rollback``) rather than by the
+    latest succeeded round; the next succeeded round becomes current again."""
+
+
+class AdapterVersion(_View):
+    """A version a succeeded round produced (``crlhf admin adapters list``)."""
+
+    version: str
+    round_id: int
+    finished_at: datetime | None = None
+    current: bool = False
+
+
+class AdapterSelect(_Wire):
+    """Make a produced version current (``POST /v1/admin/adapters/current``)."""
+
+    version: Annotated[str | None, Field(max_length=200)]
+    """A version some succeeded round produced; None is the base model."""
 
 
 # ------------------------------------------------------ quality control (issue 8)

@@ -43,6 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)"
     )
+    parser.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="first start: no bundled starter set, only your own problems and samples",
+    )
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -73,13 +78,21 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _announce(url: str, token: str, db: Path) -> None:
+def _announce(url: str, token: str, db: Path, seeded: int) -> None:
+    starter = (
+        f"Loaded the starter set ({seeded} samples; your own imported samples are served "
+        "first).\nTo start clean instead, stop the server, delete the database and run "
+        "'crlhf serve --no-seed' (make run ARGS=--no-seed).\n\n"
+        if seeded
+        else "No starter set: import your own problems and samples (docs/clients.md).\n\n"
+    )
     sys.stdout.write(
         f"\nFirst start: created the admin of {db}.\n"
         f"Admin token (shown once, keep it safe):\n\n    {token}\n\n"
         "Create an annotator with:\n\n"
         f"    {runnable('crlhf')} admin create-annotator NAME --server {url} --token {token}\n\n"
-        "Admins annotate too; to start at once in a terminal:\n\n"
+        + starter
+        + "Admins annotate too; to start at once in a terminal:\n\n"
         f"{tui_command(url, token)}\n"
     )
     sys.stdout.flush()
@@ -87,6 +100,8 @@ def _announce(url: str, token: str, db: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings(db=args.db) if args.db is not None else Settings()
+    if args.no_seed:
+        settings = settings.model_copy(update={"seed": False})
     with instance_lock.acquire(settings.db, host=args.host, port=args.port) as lock:
         sock = bind(args.host, args.port)
         port = int(sock.getsockname()[1])
@@ -96,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         started = first_start(store, engine, seed=settings.seed, admin_token=settings.admin_token)
         url = f"http://{args.host}:{port}"
         if started is not None:
-            _announce(url, started.admin_token, settings.db)
+            seeded = started.samples.created if started.samples is not None else 0
+            _announce(url, started.admin_token, settings.db, seeded)
         logger.info("serving %s on %s", settings.db, url)
         app = create_app(settings, Context(settings=settings, store=store, engine=engine))
         # One worker: the single-writer design (server/db.py) holds per process. Keep-alive

@@ -3,7 +3,7 @@
 Read after a full refit (see :mod:`server.refit`) unless the admin asks for the stored
 rewards, so exported rewards never carry the staleness of incremental updates by accident.
 Honeypots are never exported: their rewards would leak gold into training and their
-presence would reveal which samples they are.
+presence would reveal which samples they are. Archived samples are never exported either.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def export_rows(
         "SELECT s.id, s.problem_id, p.title, p.description, s.code, s.reward, s.correct_lines, "
         "s.judged_count, s.n_votes, s.n_annotators, s.meta FROM samples s "
         "JOIN problems p ON p.id = s.problem_id "
-        "WHERE s.is_honeypot = 0 AND s.reward IS NOT NULL AND s.n_votes >= ? "
-        "AND s.n_annotators >= ? ORDER BY s.seq",
+        "WHERE s.is_honeypot = 0 AND s.archived_at IS NULL AND s.reward IS NOT NULL "
+        "AND s.n_votes >= ? AND s.n_annotators >= ? ORDER BY s.seq",
         (min_votes, min_annotators),
     ).fetchall()
     return [

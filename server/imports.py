@@ -19,7 +19,15 @@ from crlhf.engine.incremental import sample_consensus
 from crlhf.errors import Conflict, ProblemNotFound
 from crlhf.schemas import ImportResult, ProblemIn, SampleIn, judged_line_numbers
 
-_PROBLEM_FIELDS = ("title", "description", "entry_point", "tests", "reference_solution")
+_PROBLEM_FIELDS = (
+    "title",
+    "description",
+    "entry_point",
+    "tests",
+    "reference_solution",
+    "prompt",
+    "language",
+)
 
 
 def import_problems(
@@ -34,7 +42,7 @@ def import_problems(
         if row is None:
             conn.execute(
                 f"INSERT INTO problems (id, {', '.join(_PROBLEM_FIELDS)}, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES (?, {', '.join('?' * len(_PROBLEM_FIELDS))}, ?)",
                 (problem.id, *values, now),
             )
             created += 1
@@ -56,8 +64,15 @@ def _gold_json(sample: SampleIn) -> str | None:
 
 
 def import_samples(
-    conn: sqlite3.Connection, engine: EngineConfig, samples: Sequence[SampleIn], now: str
+    conn: sqlite3.Connection,
+    engine: EngineConfig,
+    samples: Sequence[SampleIn],
+    now: str,
+    *,
+    starter: bool = False,
 ) -> ImportResult:
+    """Import ``samples``; ``starter`` marks the bundled starter set, which routing serves
+    only after every imported sample (:mod:`server.task_routing`)."""
     created = unchanged = 0
     ids: list[str] = []
     for i, sample in enumerate(samples):
@@ -85,8 +100,8 @@ def import_samples(
         judged = judged_line_numbers(sample.code)
         conn.execute(
             "INSERT INTO samples (id, problem_id, code, meta, round, judged_lines, gold, "
-            "is_honeypot, judged_count, uncertainty, created_at, author_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            "is_honeypot, judged_count, uncertainty, created_at, author_id, starter) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
             (
                 sample_id,
                 sample.problem_id,
@@ -99,6 +114,7 @@ def import_samples(
                 len(judged),
                 now,
                 sample.author_id,
+                int(starter),
             ),
         )
         store_consensus(

@@ -10,6 +10,9 @@ reliability snapshot and every reward a sample had.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import sqlite_utils
 from crlhf_server.db import Store
 from sqlite_utils.migrations import Migrations
@@ -262,5 +265,30 @@ def m012_webhook_outbox(db: sqlite_utils.Database) -> None:
             attempt INTEGER NOT NULL,
             due_at REAL NOT NULL,
             created_at TEXT NOT NULL
+        )"""
+    )
+
+
+@migrations(name="m015_own_problems")
+def m015_own_problems(db: sqlite_utils.Database) -> None:
+    """A team's own problems and adapters (issue 23): a problem's ``prompt`` (what the model
+    is given) and ``language``; archived samples (never served or exported, votes kept);
+    starter samples (served only after imported ones); and the admins' adapter choices
+    (``crlhf admin adapters set|rollback``, see server/adapters.py)."""
+    db.execute("ALTER TABLE problems ADD COLUMN prompt TEXT")
+    db.execute("ALTER TABLE problems ADD COLUMN language TEXT NOT NULL DEFAULT 'python'")
+    db.execute("ALTER TABLE samples ADD COLUMN archived_at TEXT")
+    db.execute("ALTER TABLE samples ADD COLUMN starter INTEGER NOT NULL DEFAULT 0")
+    # A database seeded before this migration: its starter samples are the bundled ones.
+    starter = Path(__file__).parent / "seed_data" / "samples.jsonl"
+    if starter.is_file():
+        ids = [json.loads(line)["id"] for line in starter.read_text().splitlines() if line.strip()]
+        db.conn.executemany("UPDATE samples SET starter = 1 WHERE id = ?", [(i,) for i in ids])
+    db.execute(
+        """CREATE TABLE adapter_selections (
+            id INTEGER PRIMARY KEY,
+            version TEXT,
+            action TEXT NOT NULL CHECK (action IN ('set', 'rollback')),
+            set_at TEXT NOT NULL
         )"""
     )

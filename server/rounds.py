@@ -8,8 +8,9 @@ running round whose last heartbeat is older than its lease has lost its worker (
 crashed, cut off) and is failed. There is no background thread for this: the check runs
 lazily in one place, :func:`expire_leases`, at the start of every rounds read, claim,
 heartbeat and transition and of the current-adapter read, so anything that looks at a
-round sees it already failed. The *current adapter* is the version of the latest
-finished succeeded round, so a failed, killed or cancelled round never changes it.
+round sees it already failed. The *current adapter* (:mod:`server.adapters`) is the
+version of the latest finished succeeded round unless an admin chose one since, so a
+failed, killed or cancelled round never changes it.
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 
-from crlhf_server import views
+from crlhf_server import adapters, views
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Context
 
 from crlhf.errors import Conflict, InvalidInput, InvalidTransition, RoundNotFound
 from crlhf.schemas import (
-    CurrentAdapter,
     RoundClaim,
     RoundHeartbeat,
+    RoundRegistration,
     RoundStatus,
     RoundTransition,
     TrainingRound,
@@ -53,6 +54,45 @@ def create(conn: sqlite3.Connection, body: TrainingRoundIn, now: str) -> Trainin
         (RoundStatus.REQUESTED.value, json.dumps(body.params), body.note, now, now),
     )
     return get(conn, int(cursor.lastrowid or 0))
+
+
+def register(conn: sqlite3.Connection, body: RoundRegistration, now: str) -> TrainingRound:
+    """Record a round trained elsewhere as succeeded, in one insert (never claimable)."""
+    adapters.check_new_version(conn, 0, body.adapter_version)
+    cursor = conn.execute(
+        "INSERT INTO training_rounds (status, params, note, message, adapter_version, metrics, "
+        "created_at, updated_at, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            RoundStatus.SUCCEEDED.value,
+            json.dumps(body.params),
+            body.note,
+            body.message,
+            body.adapter_version,
+            json.dumps(body.metrics),
+            now,
+            now,
+            now,
+            now,
+        ),
+    )
+    return get(conn, int(cursor.lastrowid or 0))
+
+
+def retry(conn: sqlite3.Connection, round_id: int, now: str) -> TrainingRound:
+    """A new requested round with the params of failed or cancelled round ``round_id``.
+
+    A new round, not a reset: the failed one keeps its reason, and the new one's note
+    says which round it retries.
+    """
+    failed = get(conn, round_id)
+    if failed.status not in (RoundStatus.FAILED, RoundStatus.CANCELLED):
+        raise InvalidTransition(
+            f"round {round_id} is {failed.status.value}; only a failed or cancelled round "
+            "can be retried",
+            field="status",
+        )
+    note = f"retry of round {round_id}" + (f": {failed.note}" if failed.note else "")
+    return create(conn, TrainingRoundIn(params=failed.params, note=note[:2_000]), now)
 
 
 def get(conn: sqlite3.Connection, round_id: int) -> TrainingRound:
@@ -90,6 +130,8 @@ def transition(
             "current adapter)",
             field="adapter_version",
         )
+    if body.status is RoundStatus.SUCCEEDED and body.adapter_version:
+        adapters.check_new_version(conn, round_id, body.adapter_version)
     metrics = {**current.metrics, **(body.metrics or {})}
     conn.execute(
         "UPDATE training_rounds SET status = ?, message = COALESCE(?, message), "
@@ -197,20 +239,3 @@ def expire_leases(ctx: Context) -> None:
         failed = fail_stale(conn, now)
     for changed in failed:
         ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, changed.model_dump(mode="json"))
-
-
-def current_adapter(conn: sqlite3.Connection) -> CurrentAdapter:
-    row = conn.execute(
-        "SELECT id, adapter_version, finished_at FROM training_rounds "
-        "WHERE status = ? AND adapter_version IS NOT NULL "
-        "ORDER BY finished_at DESC, id DESC LIMIT 1",
-        (RoundStatus.SUCCEEDED.value,),
-    ).fetchone()
-    if row is None:
-        return CurrentAdapter()
-    since = row["finished_at"]
-    return CurrentAdapter(
-        version=row["adapter_version"],
-        round_id=row["id"],
-        since=None if since is None else views.parse_time(since),
-    )

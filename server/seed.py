@@ -65,7 +65,9 @@ def first_start(
         problems_file, samples_file = seed_dir / "problems.jsonl", seed_dir / "samples.jsonl"
         if seed and problems_file.exists() and samples_file.exists():
             problems = imports.import_problems(conn, read_jsonl(problems_file, ProblemIn), now)
-            samples = imports.import_samples(conn, engine, read_jsonl(samples_file, SampleIn), now)
+            samples = imports.import_samples(
+                conn, engine, read_jsonl(samples_file, SampleIn), now, starter=True
+            )
             logger.info(
                 "seeded %d problems and %d samples from %s",
                 problems.created,

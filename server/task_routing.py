@@ -7,7 +7,8 @@
 3. Otherwise the ordinary sample whose lines are least certain: the highest summed binary
    entropy of its current line posteriors, among samples served to fewer than
    ``max_annotators_per_sample`` annotators. Unvoted samples (every line at the prior)
-   come first, and a sample the crowd agrees on sinks.
+   come first, and a sample the crowd agrees on sinks. Imported samples go before the
+   bundled starter set (``samples.starter``), so a team's own data is never buried.
 
 An annotator never gets a sample twice. Tasks served but not yet submitted (nor skipped,
 see :mod:`server.skips`) are handed out again first, so a client that lost its prefetch
@@ -60,7 +61,7 @@ class RoutingPolicy:
 
 _TASK_COLUMNS = (
     "s.id AS sample_id, s.code AS code, p.id AS problem_id, p.title AS title, "
-    "p.description AS description, p.tests AS tests"
+    "p.description AS description, p.tests AS tests, p.language AS language"
 )
 
 _UNSEEN = "NOT EXISTS (SELECT 1 FROM assignments a WHERE a.annotator_id = ? AND a.sample_id = s.id)"
@@ -68,13 +69,17 @@ _UNSEEN = "NOT EXISTS (SELECT 1 FROM assignments a WHERE a.annotator_id = ? AND 
 _NOT_OWN = "(s.author_id IS NULL OR s.author_id <> ?)"
 """Nobody is served a sample they wrote (``SampleIn.author_id``)."""
 
-_OPEN = "a.submitted = 0 AND a.skipped_at IS NULL"
-"""An assignment still waiting for the annotator's judgement."""
+_OPEN = "a.submitted = 0 AND a.skipped_at IS NULL AND s.archived_at IS NULL"
+"""An assignment still waiting for the annotator's judgement (archived samples drop out)."""
+
+_LIVE = "s.archived_at IS NULL"
+"""Archived samples (``crlhf admin samples archive``) are never served."""
 
 
 def _pick_honeypot(conn: sqlite3.Connection, annotator_id: int, cap: int | None) -> str | None:
     row = conn.execute(
         f"SELECT s.id FROM samples s WHERE s.is_honeypot = 1 AND {_UNSEEN} AND {_NOT_OWN} "
+        f"AND {_LIVE} "
         "AND (? IS NULL OR s.n_served < ?) ORDER BY s.n_served, s.seq LIMIT 1",
         (annotator_id, annotator_id, cap, cap),
     ).fetchone()
@@ -82,14 +87,23 @@ def _pick_honeypot(conn: sqlite3.Connection, annotator_id: int, cap: int | None)
 
 
 def _pick_uncertain(conn: sqlite3.Connection, annotator_id: int, cap: int) -> str | None:
+    """The most uncertain open sample, the team's own before the bundled starter set."""
+    return _pick_uncertain_of(conn, annotator_id, cap, starter=0) or _pick_uncertain_of(
+        conn, annotator_id, cap, starter=1
+    )
+
+
+def _pick_uncertain_of(
+    conn: sqlite3.Connection, annotator_id: int, cap: int, *, starter: int
+) -> str | None:
     row = conn.execute(
         # Walk the routing index in uncertainty order and stop at the first open, unseen
         # sample; left alone, the planner prefers the n_served range and sorts every open
         # sample instead (milliseconds per pick on 5,000 samples, microseconds this way).
         "SELECT s.id FROM samples s INDEXED BY samples_routing "
         f"WHERE s.is_honeypot = 0 AND s.n_served < ? AND {_UNSEEN} AND {_NOT_OWN} "
-        "ORDER BY s.uncertainty DESC, s.seq LIMIT 1",
-        (cap, annotator_id, annotator_id),
+        f"AND {_LIVE} AND s.starter = ? ORDER BY s.uncertainty DESC, s.seq LIMIT 1",
+        (cap, annotator_id, annotator_id, starter),
     ).fetchone()
     return None if row is None else str(row[0])
 

@@ -50,6 +50,8 @@ def problem(row: sqlite3.Row) -> Problem:
         entry_point=row["entry_point"],
         tests=row["tests"],
         reference_solution=row["reference_solution"],
+        prompt=row["prompt"],
+        language=row["language"],
         created_at=parse_time(row["created_at"]),
     )
 
@@ -64,6 +66,7 @@ def sample(row: sqlite3.Row) -> Sample:
         is_honeypot=bool(row["is_honeypot"]),
         created_at=parse_time(row["created_at"]),
         author_id=row["author_id"] if "author_id" in row.keys() else None,  # noqa: SIM118
+        archived=row["archived_at"] is not None if "archived_at" in row.keys() else False,  # noqa: SIM118
     )
 
 
@@ -83,6 +86,7 @@ def task(row: sqlite3.Row) -> Task:
             title=row["title"],
             description=row["description"],
             tests=row["tests"] or "",
+            language=row["language"],
         ),
         lines=list(_lines(row["code"])),
         served_at=parse_time(row["served_at"]),

@@ -32,11 +32,12 @@ MARK_UNMARKED = "·"
 MARK_COMMENT = "✎"
 
 
-def highlight(lines: list[str]) -> list[Text]:
+def highlight(lines: list[str], language: str = "python") -> list[Text]:
     """Highlight the whole program at once (a string spanning lines stays a string), then
-    split it back into lines. ``ansi_dark`` has no background, so the cursor's shows."""
+    split it back into lines, in the problem's ``language`` (a Pygments lexer name; an
+    unknown one shows plain text). ``ansi_dark`` has no background, so the cursor's shows."""
     code = "\n".join(line.expandtabs(TAB_SIZE) for line in lines)
-    highlighted = Syntax("", "python", theme="ansi_dark").highlight(code)
+    highlighted = Syntax("", language, theme="ansi_dark").highlight(code)
     texts = list(highlighted.split("\n", allow_blank=True))
     # Syntax.highlight may add a final newline; keep exactly one Text per line.
     return (texts + [Text("")] * len(lines))[: len(lines)]
@@ -96,7 +97,7 @@ class CodeView(ScrollView, can_focus=False):
         """Display a new task's state (None: nothing to show) from its first line."""
         self._state = state
         lines = [line.text for line in state.task.lines] if state else []
-        self._texts = highlight(lines)
+        self._texts = highlight(lines, state.task.problem.language if state else "python")
         self._number_width = max(3, len(str(len(lines))))
         widest = max((text.cell_len for text in self._texts), default=0)
         self.virtual_size = Size(self.gutter_width + widest, len(lines))

@@ -12,7 +12,9 @@ Each module here holds a group of commands, every command's arguments beside its
 (:mod:`crlhf.admin.command`); importing them registers the commands in help order.
 """
 
-from crlhf.admin import annotators, catalog, quality, rounds
+# Import order is help order: the adapter commands come after the rounds.
+from crlhf.admin import annotators, catalog, own_data, quality, rounds  # noqa: I001
+from crlhf.admin import adapters
 from crlhf.admin.command import configure, run
 
-__all__ = ["annotators", "catalog", "configure", "quality", "rounds", "run"]
+__all__ = ["adapters", "annotators", "catalog", "configure", "own_data", "quality", "rounds", "run"]

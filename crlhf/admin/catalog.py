@@ -13,7 +13,8 @@ from crlhf.client import CrlhfClient
 from crlhf.errors import InvalidInput
 from crlhf.hf_export import save_hf_dataset
 from crlhf.jsonl import read_jsonl, write_jsonl
-from crlhf.schemas import ProblemIn, RefitResult, SampleIn
+from crlhf.problem_formats import read_problems
+from crlhf.schemas import RefitResult, SampleIn
 from crlhf.tables import Cell, render_table
 
 
@@ -21,9 +22,13 @@ def _file_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path)
 
 
-@command("import-problems", "import problems from JSONL (one ProblemIn per line)", _file_argument)
+@command(
+    "import-problems",
+    "import problems from JSONL (crlhf or HumanEval/MBPP-style rows; docs/clients.md)",
+    _file_argument,
+)
 async def import_problems(client: CrlhfClient, args: argparse.Namespace) -> str:
-    problems = read_jsonl(args.file, ProblemIn)
+    problems = read_problems(args.file)  # the whole file is checked before anything is sent
     result = await client.import_problems(problems)
     if args.json:
         return dump(result.model_dump(mode="json"))

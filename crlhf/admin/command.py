@@ -21,7 +21,12 @@ from crlhf.errors import InvalidInput
 Handler = Callable[[CrlhfClient, argparse.Namespace], Awaitable[str]]
 Arguments = Callable[[argparse.ArgumentParser], None]
 
-GROUPS: dict[str, str] = {"rounds": "training rounds", "adapters": "adapter versions"}
+GROUPS: dict[str, str] = {
+    "rounds": "training rounds",
+    "adapters": "adapter versions",
+    "problems": "problems",
+    "samples": "samples",
+}
 """Commands with actions (``crlhf admin rounds list``) and their help."""
 
 

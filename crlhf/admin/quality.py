@@ -12,7 +12,7 @@ from crlhf.admin.output import dump, fields, table
 from crlhf.client import CrlhfClient
 from crlhf.evaluation.mbpp import ENV_PATH as MBPP_ENV_PATH
 from crlhf.jsonl import write_jsonl
-from crlhf.schemas import AnnotatorWeight, GenerationMeta, ProblemIn
+from crlhf.schemas import DEFAULT_LANGUAGE, AnnotatorWeight, GenerationMeta, ProblemIn
 from crlhf.tables import render_table
 
 
@@ -31,7 +31,7 @@ async def _server_problems(client: CrlhfClient) -> list[ProblemIn]:
             reference_solution=p.reference_solution,
         )
         for p in problems
-        if p.reference_solution and p.tests
+        if p.reference_solution and p.tests and p.language == DEFAULT_LANGUAGE  # run in Python
     ]
 
 

@@ -1,11 +1,11 @@
-"""``crlhf admin`` commands about training: rounds, adapters and benchmark results."""
+"""``crlhf admin`` commands about training: rounds and benchmark results."""
 
 from __future__ import annotations
 
 import argparse
 
 from crlhf.admin.command import command
-from crlhf.admin.output import dump, fields, key_values, table
+from crlhf.admin.output import fields, key_values, table
 from crlhf.arg_types import parse_key_value
 from crlhf.client import CrlhfClient
 from crlhf.schemas import RoundProgress, RoundStatus, TrainingRoundIn
@@ -87,15 +87,9 @@ async def cancel_round(client: CrlhfClient, args: argparse.Namespace) -> str:
     return fields(args, await client.cancel_round(args.id, args.message))
 
 
-@command("adapters current", "the adapter new samples come from (latest succeeded round)")
-async def current_adapter(client: CrlhfClient, args: argparse.Namespace) -> str:
-    current = await client.current_adapter()
-    if args.json:
-        return dump(current.model_dump(mode="json"))
-    if current.version is None:
-        return "base model (no training round has succeeded yet)\n"
-    since = current.since.isoformat(timespec="seconds") if current.since else "-"
-    return f"{current.version} (round {current.round_id}, since {since})\n"
+@command("rounds retry", "request a failed or cancelled round again, same params", _id_argument)
+async def retry_round(client: CrlhfClient, args: argparse.Namespace) -> str:
+    return fields(args, await client.retry_round(args.id))
 
 
 def _benchmarks_arguments(parser: argparse.ArgumentParser) -> None:

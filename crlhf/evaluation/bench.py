@@ -112,7 +112,7 @@ def _execute(
 ) -> None:
     completions = store.completions()
     done = store.results()
-    todo = [p for p in problems if len(done.get(p.task_id, {})) < n]
+    todo = [p for p in problems if p.not_run is None and len(done.get(p.task_id, {})) < n]
     if not todo:
         return
     programs = [
@@ -140,20 +140,31 @@ def _execute(
 def summarise(
     problems: Sequence[BenchProblem], store: RunStore, config: BenchConfig
 ) -> dict[str, Any]:
-    """pass@k (mean over problems) and outcome counts from the stored results."""
+    """pass@k (mean over the executed problems) and outcome counts from the stored results.
+
+    A problem without tests, or not in Python, is never executed: it is listed under
+    ``not_run`` with the reason and left out of pass@k (it neither passes nor fails).
+    """
     results = store.results()
+    not_run = [{"task_id": p.task_id, "reason": p.not_run} for p in problems if p.not_run]
+    problems = [p for p in problems if p.not_run is None]
     rows = [results.get(p.task_id, {}) for p in problems]
     passed = [sum(r["outcome"] == "passed" for r in row.values()) for row in rows]
     counts = Counter(r["outcome"] for row in rows for r in row.values())
     usable = [k for k in config.ks if k <= config.n]
     for k in sorted(set(config.ks) - set(usable)):
         logger.warning("pass@%d needs n >= %d samples per problem; skipped (n=%d)", k, k, config.n)
-    pass_at = {str(k): mean_pass_at_k(config.n, passed, k) for k in usable}
+    pass_at = {str(k): mean_pass_at_k(config.n, passed, k) for k in usable} if problems else {}
+    for entry in not_run:
+        logger.warning(
+            "%s: not executed (%s), left out of pass@k", entry["task_id"], entry["reason"]
+        )
     return {
         "run_id": store.run_id,
         "config": config.to_dict(),
         "pass_at_k": pass_at,
         "n_problems": len(problems),
+        "not_run": not_run,
         "outcomes": dict(sorted(counts.items())),
         "per_problem": [
             {"task_id": p.task_id, "n": config.n, "passed": c}

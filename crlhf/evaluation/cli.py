@@ -20,7 +20,7 @@ from crlhf.arg_types import parse_ks
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.runstore import RunStore
-from crlhf.evaluation.suites import load_suite
+from crlhf.evaluation.suites import load_problems, suite_name
 from crlhf.generation.cli import add_model_options, build_generator
 from crlhf.sandbox import Executor, Limits
 
@@ -53,12 +53,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def default_run_id(args: argparse.Namespace) -> str:
+    suite = suite_name(args.suite, args.problems)
     if args.reference:
-        return f"{args.suite}-reference-n{args.n}"
+        return f"{suite}-reference-n{args.n}"
     source = Path(str(args.model)).name
     version = adapter_version(args) or "base"
     round_part = f"r{args.round}" if args.round is not None else "r0"
-    raw = f"{args.suite}-{source}-{version}-{round_part}-n{args.n}-t{args.temperature}-s{args.seed}"
+    raw = f"{suite}-{source}-{version}-{round_part}-n{args.n}-t{args.temperature}-s{args.seed}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw)
 
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reference or args.model:
         completer: Completer = reference_completer if args.reference else build_generator(args)
         config = BenchConfig(
-            suite=args.suite,
+            suite=suite_name(args.suite, args.problems),
             n=args.n,
             ks=args.k,
             model="reference" if args.reference else args.model,
@@ -97,16 +98,21 @@ def run(args: argparse.Namespace) -> int:
         )
         store = RunStore(args.out, args.run_id or default_run_id(args))
         executor = Executor(Limits(timeout_s=args.timeout), workers=args.workers)
-        summary = run_bench(
-            load_suite(args.suite, args.mbpp_path), completer, executor, store, config
+        problems = load_problems(
+            args.suite, problems_file=args.problems, mbpp_path=args.mbpp_path, server=server
         )
+        summary = run_bench(problems, completer, executor, store, config)
         printed = {
             "run_id": store.run_id,
             "pass_at_k": summary["pass_at_k"],
+            "n_problems": summary["n_problems"],
+            "not_run": summary["not_run"],
             "outcomes": summary["outcomes"],
             "results": str(store.summary_path),
         }
-        if server is not None:
+        if server is not None and not summary["n_problems"]:
+            printed["posted"] = None  # nothing was executed: there is no pass@k to post
+        elif server is not None:
             from crlhf.evaluation.post import post_result, result_from_summary
 
             result = result_from_summary(summary, config, adapter_version(args))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation import mbpp
-from crlhf.evaluation.suites import SUITES, load_suite
+from crlhf.evaluation.suites import SUITES, load_problems
 from crlhf.generation.precision import DEFAULT_DTYPE, DTYPE_NAMES
 
 if TYPE_CHECKING:
@@ -28,7 +28,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Options shared with ``crlhf bench``: which policy, and how it samples."""
     model = parser.add_argument_group("model")
     model.add_argument("--model", help="local path or hub name of a causal LM")
-    model.add_argument("--adapter", help="LoRA adapter directory (peft) on top of --model")
+    model.add_argument(
+        "--adapter",
+        help="LoRA adapter on top of --model: a peft directory or an adapter version directory",
+    )
     model.add_argument("--adapter-version", help="adapter version recorded in sample metadata")
     model.add_argument("--round", type=int, help="training round the policy belongs to")
     model.add_argument("--temperature", type=float, default=0.8)
@@ -45,7 +48,18 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--stop", action="append", help="stop sequence (repeatable; default: the paper's set)"
     )
-    parser.add_argument("--suite", choices=SUITES, default="humaneval")
+    parser.add_argument(
+        "--suite",
+        choices=SUITES,
+        default="humaneval",
+        help="built-in suite, or 'server': the server's own problems (admin token)",
+    )
+    parser.add_argument(
+        "--problems",
+        type=Path,
+        metavar="FILE",
+        help="your own problems (JSONL, docs/clients.md) instead of --suite",
+    )
     parser.add_argument(
         "--mbpp-path", type=Path, help=f"mbpp.jsonl for --suite mbpp (default: ${mbpp.ENV_PATH})"
     )
@@ -108,17 +122,19 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput("must be at least 1", field="n")
     config = (
         ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
-        if args.push
+        if args.push or (args.suite == "server" and args.problems is None)
         else None
     )
-    problems = load_suite(args.suite, args.mbpp_path)[: args.limit]
+    problems = load_problems(
+        args.suite, problems_file=args.problems, mbpp_path=args.mbpp_path, server=config
+    )[: args.limit]
     generator = build_generator(args)
     tag = f"r{args.round if args.round is not None else 0}-s{args.seed}"
     done, samples = collect(generator(problems, args.n), tag)
     if args.out:
         write_jsonl(samples, args.out)
         sys.stdout.write(f"wrote {len(samples)} samples for {len(done)} problems to {args.out}\n")
-    if config is not None:
+    if config is not None and args.push:
         created, unchanged = asyncio.run(push(config, done, samples))
         sys.stdout.write(f"pushed to {config.server}: {created} new, {unchanged} already there\n")
     return 0

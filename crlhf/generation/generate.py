@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -79,9 +78,9 @@ def load_model(
     if adapter:
         from peft import PeftModel
 
-        if not Path(adapter).is_dir():
-            raise InvalidInput(f"adapter directory {adapter!r} not found", field="adapter")
-        lm = PeftModel.from_pretrained(lm, adapter)
+        from crlhf.adapter_dirs import peft_directory
+
+        lm = PeftModel.from_pretrained(lm, str(peft_directory(adapter)))
     tokenizer.padding_side = "left"  # decoder-only: new tokens must follow the prompt
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token

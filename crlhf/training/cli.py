@@ -1,10 +1,12 @@
 """``crlhf train-round``: one PPO round from an export file or from the server.
 
-Offline: ``--data export.jsonl`` trains on a file written by ``crlhf admin export``.
+Offline: ``--data export.jsonl`` trains on a file written by ``crlhf admin export``;
+``--register`` then records it on the server as a succeeded round with its manifest.
 Online: ``--from-server`` creates a training round on the server, or ``--round-id N``
-takes a requested one; the command then moves it to ``running``, trains on the server's
-export (only samples with ``--min-votes`` votes), and ends it as ``succeeded`` with the
-new adapter version and the metrics, or ``failed`` with the reason. Either way the new
+takes a requested one; the command then moves it to ``running``, trains by the worker's
+rule (:func:`~crlhf.training.server_round.policy_data`: the current adapter is the parent,
+only its samples with ``--min-votes`` votes are used), and ends it as ``succeeded`` with
+the new adapter version and the metrics, or ``failed`` with the reason. Either way the new
 version is saved under ``--out-dir`` (see :mod:`crlhf.training.adapters`).
 
 Under ``accelerate launch`` with several processes the same command trains data-parallel
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ENV_ADMIN_TOKEN
+from crlhf.errors import InvalidInput
 from crlhf.jsonl import read_jsonl
 from crlhf.schemas import ExportRow
 from crlhf.training.round_options import (
@@ -34,7 +37,13 @@ from crlhf.training.round_options import (
     shown_params,
     train,
 )
-from crlhf.training.server_round import open_round, report_failure, report_success
+from crlhf.training.server_round import (
+    open_round,
+    policy_data,
+    register_round,
+    report_failure,
+    report_success,
+)
 
 if TYPE_CHECKING:  # torch: imported when a round runs, so --help needs no extra
     from crlhf.training.round import RoundResult
@@ -44,20 +53,27 @@ logger = logging.getLogger(__name__)
 
 async def _online(args: argparse.Namespace) -> RoundResult:
     """Register the round with the server around the training; a failure marks it failed."""
-    from crlhf.training.round import fetch_rows
 
     async with CrlhfClient.from_config(server_config(args)) as client:
         training_round, config = await open_round(
             client, args.round_id, shown_params(args), "crlhf train-round", settings(args)
         )
         try:
-            rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
-            result = train(args, rows, config, training_round.id)
+            data = await policy_data(
+                client, args.out_dir, min_votes=config.min_votes, estimator=args.estimator
+            )
+            result = train(args, data.rows, config, training_round.id, parent=data.parent)
         except BaseException as exc:
             await report_failure(client, training_round.id, exc)
             raise
         await report_success(client, training_round.id, result, f"saved to {result.directory}")
         return result
+
+
+async def _register(args: argparse.Namespace, result: RoundResult) -> int:
+    async with CrlhfClient.from_config(server_config(args)) as client:
+        recorded = await register_round(client, result, f"crlhf train-round --data {args.data}")
+    return recorded.id
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +90,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out-dir", type=Path, required=True, help="folder of adapter versions")
     parser.add_argument("--version", help="name of the new version (default: next vNNNN)")
-    parser.add_argument("--parent", type=Path, help="adapter version to continue from")
+    parser.add_argument(
+        "--parent",
+        type=Path,
+        help="with --data: adapter version to continue from (from the server: the current one)",
+    )
+    parser.add_argument(
+        "--register",
+        action="store_true",
+        help="with --data: record the round on the server as succeeded, with its manifest",
+    )
     add_ppo_options(parser)
     parser.add_argument("--server", help="server URL (default: $CRLHF_SERVER or config file)")
     parser.add_argument("--token", help=f"admin token (default: ${ENV_ADMIN_TOKEN} or config)")
@@ -98,6 +123,18 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.data is None and args.parent is not None:
+        raise InvalidInput(
+            "--parent is for --data; a server round continues from the current adapter "
+            "(crlhf admin adapters set VERSION to choose it)",
+            field="parent",
+        )
+    if args.register and (args.data is None or args.for_round is not None):
+        raise InvalidInput(
+            "--register records a --data round (without --for-round)", field="register"
+        )
+    if args.register:
+        server_config(args)  # a missing server or token fails now, not after the training
     parallel = from_launcher()  # None unless accelerate launch started several processes
     try:
         if parallel is not None:
@@ -120,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
         raise
     if parallel is not None and parallel.rank > 0:
         return 0  # rank 0 reports the round
+    if args.register:
+        round_id = asyncio.run(_register(args, result))
+        logger.info("registered %s as round %d", result.version, round_id)
     manifest = result.manifest
     if args.progress_json:
         emit("done", version=result.version, directory=str(result.directory))

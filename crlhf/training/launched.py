@@ -22,6 +22,7 @@ import logging
 import signal
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 from crlhf.client import CrlhfClient
 from crlhf.errors import TrainingFailed
@@ -30,9 +31,14 @@ from crlhf.schemas import ExportRow
 from crlhf.training.adapters import next_version
 from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, shut_down
-from crlhf.training.round import RoundResult, fetch_rows
+from crlhf.training.round import RoundResult
 from crlhf.training.round_options import ppo_config, server_config, settings, shown_params, train
-from crlhf.training.server_round import open_round, report_failure, report_success
+from crlhf.training.server_round import (
+    open_round,
+    policy_data,
+    report_failure,
+    report_success,
+)
 from crlhf.training.signals import raise_on_signals
 
 logger = logging.getLogger(__name__)
@@ -46,6 +52,7 @@ class Assignment:
     config: PPOConfig
     version: str
     round_id: int
+    parent: Path | None
 
 
 def train_launched(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
@@ -76,12 +83,14 @@ async def _begin(args: argparse.Namespace) -> Assignment:
             client, args.round_id, shown_params(args), note, settings(args)
         )
         try:
-            rows = await fetch_rows(client, min_votes=config.min_votes, estimator=args.estimator)
+            data = await policy_data(
+                client, args.out_dir, min_votes=config.min_votes, estimator=args.estimator
+            )
             version = args.version or next_version(args.out_dir)
         except BaseException as exc:
             await report_failure(client, training_round.id, exc)
             raise
-        return Assignment(rows, config, version, training_round.id)
+        return Assignment(data.rows, config, version, training_round.id, data.parent)
 
 
 async def _end(
@@ -118,6 +127,7 @@ def _online(args: argparse.Namespace, parallel: DataParallel) -> RoundResult:
                 assignment.config,
                 round_id,
                 version=assignment.version,
+                parent=assignment.parent,
                 parallel=parallel,
             )
         except BaseException as exc:

@@ -89,6 +89,13 @@ def to_rollout(row: ExportRow, *, vocab_size: int, default_temperature: float) -
     )
 
 
+def hand_written(row: ExportRow) -> bool:
+    """A sample with no token ids at all (typed by a person, or imported from elsewhere):
+    there are no sampled tokens to train on, so a round skips it and counts it. A sample
+    with only some of its ids is corrupt instead, and refused by :func:`to_rollout`."""
+    return not row.meta.prompt_token_ids and not row.meta.response_token_ids
+
+
 def select_rollouts(
     rows: Sequence[ExportRow],
     *,
@@ -96,16 +103,23 @@ def select_rollouts(
     min_votes: int,
     default_temperature: float,
 ) -> list[Rollout]:
-    """The rollouts of every row with at least ``min_votes`` votes; all checked.
+    """The rollouts of every row with at least ``min_votes`` votes and token ids; all checked.
 
-    Raises :class:`EmptyDataset` when nothing is left to train on, and the first
-    :class:`InvalidReward` or :class:`TokenMismatch` met otherwise: a round trains on all
-    of its data or on none.
+    Rows without any token ids (:func:`hand_written`) are skipped (the round's manifest
+    counts them). Raises :class:`EmptyDataset` when nothing is left to train on, and the
+    first :class:`InvalidReward` or :class:`TokenMismatch` met otherwise: a round trains
+    on all of its generated data or on none.
     """
-    kept = [row for row in rows if row.n_votes >= min_votes]
-    if not kept:
+    voted = [row for row in rows if row.n_votes >= min_votes]
+    if not voted:
         raise EmptyDataset(
             f"no sample to train on: {len(rows)} triple(s), none with at least {min_votes} vote(s)"
+        )
+    kept = [row for row in voted if not hand_written(row)]
+    if not kept:
+        raise EmptyDataset(
+            f"no sample to train on: the {len(voted)} triple(s) with enough votes have no "
+            "token ids (hand-written or imported code); PPO needs generated samples"
         )
     return [
         to_rollout(row, vocab_size=vocab_size, default_temperature=default_temperature)

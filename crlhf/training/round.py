@@ -5,7 +5,8 @@ loads the base model with the previous adapter version (or a fresh adapter), run
 steps over the triples in a seeded order, and saves the new version with a manifest that
 records the config, seeds, library versions, the generation settings the samples were
 drawn with and the metrics. Triples come from an export file (``crlhf admin export``)
-or straight from the server (:func:`fetch_rows`).
+or straight from the server
+(:func:`crlhf.training.server_round.policy_data`).
 
 Under ``accelerate launch`` (``parallel``, :mod:`crlhf.training.distributed`) every rank
 runs this function on the same triples: each computes its share of every step, and only
@@ -26,7 +27,6 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from crlhf.client import CrlhfClient
 from crlhf.errors import Conflict, TokenMismatch
 from crlhf.generation.precision import DRIFT_TOLERANCE
 from crlhf.schemas import ExportRow
@@ -43,7 +43,7 @@ from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
 from crlhf.training.ppo import PPOTrainer, own_part
-from crlhf.training.rollout import Rollout, select_rollouts
+from crlhf.training.rollout import Rollout, hand_written, select_rollouts
 from crlhf.training.targets import check_targets
 
 logger = logging.getLogger(__name__)
@@ -66,13 +66,6 @@ def free_cores() -> int:
     return max(1, (usable or 1) - busy)
 
 
-async def fetch_rows(
-    client: CrlhfClient, *, min_votes: int, estimator: str | None = None
-) -> list[ExportRow]:
-    """The round's triples from the server's export (a full refit runs first there)."""
-    return await client.export(min_votes=min_votes, estimator=estimator)
-
-
 def data_summary(rows: Sequence[ExportRow], rollouts: Sequence[Rollout]) -> dict[str, Metric]:
     """What the round trained on, for the manifest: counts, digest, generation settings."""
     used = {r.sample_id for r in rollouts}
@@ -85,6 +78,7 @@ def data_summary(rows: Sequence[ExportRow], rollouts: Sequence[Rollout]) -> dict
     return {
         "triples": len(rows),
         "samples": len(rollouts),
+        "skipped_no_token_ids": sum(hand_written(row) for row in rows),
         "sample_ids_sha256": digest,
         "response_tokens": sum(len(r.response_ids) for r in rollouts),
         "score_mean": sum(r.score for r in rollouts) / len(rollouts),

@@ -107,9 +107,11 @@ def train(
     round_id: int | None,
     *,
     version: str | None = None,
+    parent: Path | None = None,
     parallel: DataParallel | None = None,
 ) -> RoundResult:
-    """One round on ``rows`` with the model, folders and progress options of ``args``."""
+    """One round on ``rows`` with the model, folders and progress options of ``args``;
+    ``parent`` (the server's current adapter) else ``--parent`` is continued from."""
     from crlhf.training.adapters import next_version
     from crlhf.training.round import run_round
 
@@ -119,7 +121,7 @@ def train(
         out_root=args.out_dir,
         version=version or args.version or next_version(args.out_dir),
         config=config,
-        parent=args.parent,
+        parent=parent or args.parent,
         round_id=round_id,
         progress=not args.no_progress,
         on_step=_on_step(args) if parallel is None or parallel.rank == 0 else None,

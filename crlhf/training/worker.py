@@ -2,11 +2,11 @@
 
 A round, stage by stage (each reported through the heartbeat, :mod:`.heartbeat`):
 
-1. ``loading``: the current adapter (``GET /v1/admin/adapters/current``; its directory
-   under ``out_dir`` is the parent), the PPO settings (the round's params over the
-   config file, as ``crlhf train-round`` layers them) and the server's export, of which
-   only triples sampled by the current adapter are kept: the stored sampling log-probs
-   are those of the policy that drew them, and PPO's ratio starts from that policy.
+1. ``loading``: the PPO settings (the round's params over the config file, as
+   ``crlhf train-round`` layers them), then the data by the rule ``train-round
+   --from-server`` shares (:func:`~crlhf.training.server_round.policy_data`): the current
+   adapter's directory under ``out_dir`` is the parent, and only triples it sampled are
+   kept. Hand-written samples (no token ids) are skipped and counted in the metrics.
 2. ``training`` / ``saving``: :func:`~crlhf.training.round.run_round`, step by step; with
    ``--num-processes``/``--accelerate-config``, in a child ``accelerate launch`` process
    group instead (:mod:`~crlhf.training.child_round`): data-parallel, on several GPUs.
@@ -42,18 +42,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ClientConfig
 from crlhf.errors import (
-    AdapterNotFound,
     CrlhfError,
-    EmptyDataset,
     InvalidTransition,
     RoundCancelled,
     ServerUnreachable,
 )
 from crlhf.evaluation.bench import Completion
 from crlhf.evaluation.problems import BenchProblem
+from crlhf.evaluation.suites import load_problems, suite_name
 from crlhf.schemas import (
     BenchmarkResultIn,
-    CurrentAdapter,
     ExportRow,
     RoundStatus,
     RoundTransition,
@@ -62,6 +60,7 @@ from crlhf.schemas import (
 )
 from crlhf.training.config import PPOConfig
 from crlhf.training.heartbeat import Heartbeat
+from crlhf.training.server_round import Metrics, policy_data, round_metrics
 from crlhf.training.signals import raise_on_signals
 
 if TYPE_CHECKING:
@@ -72,7 +71,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Metrics = dict[str, float | int | str | bool | None]
 ConfigFactory = Callable[[Mapping[str, Any]], PPOConfig]
 """The round's params in, its PPO settings out (``crlhf.training.round_options.ppo_config``)."""
 
@@ -98,16 +96,21 @@ class Sampling:
 @dataclass(frozen=True)
 class NextSamples:
     suite: str
+    """A built-in suite, or ``server`` (the server's own problems)."""
     n: int = 10
     """Samples per problem."""
     limit: int | None = None
     """Only the suite's first ``limit`` problems."""
+    problems_file: Path | None = None
+    """A team's own problems (JSONL) instead of ``suite``."""
 
 
 @dataclass(frozen=True)
 class Benchmarks:
     suites: tuple[str, ...]
     runs_dir: Path
+    problem_files: tuple[Path, ...] = ()
+    """Own problem files (JSONL), benchmarked after the suites."""
     """Benchmark runs (:class:`~crlhf.evaluation.runstore.RunStore`) go here."""
     n: int = 10
     ks: tuple[int, ...] = (1,)
@@ -136,42 +139,6 @@ class WorkerOptions:
     progress: bool = True
     launch: Launch | None = None
     """Train in a child ``accelerate launch`` process group (None: in this process)."""
-
-
-def rows_of_policy(rows: Sequence[ExportRow], version: str | None) -> list[ExportRow]:
-    """The triples sampled by adapter ``version`` (None: the base model).
-
-    Raises :class:`EmptyDataset` when there is none, naming the policy.
-    """
-    kept = [row for row in rows if row.meta.adapter_version == version]
-    policy = f"adapter {version}" if version else "the base model"
-    if not kept:
-        raise EmptyDataset(
-            f"none of the {len(rows)} exported triple(s) with enough votes was sampled by "
-            f"{policy}, the current adapter; its samples need votes first"
-        )
-    if len(kept) < len(rows):
-        logger.info(
-            "training on the %d of %d triples sampled by %s (the others' log-probs belong "
-            "to another policy)",
-            len(kept),
-            len(rows),
-            policy,
-        )
-    return kept
-
-
-def parent_directory(out_dir: Path, current: CurrentAdapter) -> Path | None:
-    """The current adapter's directory under ``out_dir`` (None: the base model)."""
-    if current.version is None:
-        return None
-    directory = out_dir / current.version
-    if not directory.is_dir():
-        raise AdapterNotFound(
-            f"the current adapter {current.version} (round {current.round_id}) is not in "
-            f"{out_dir}; run the worker with the --out-dir that holds it"
-        )
-    return directory
 
 
 def run_id(suite: str, version: str, round_id: int, n: int) -> str:
@@ -241,12 +208,11 @@ class Worker:
         options = self.options
         beat.report("loading", detail="current adapter, settings and the server's export")
         config = self.make_config(dict(claimed.params))
-        current = self._api(lambda c: c.current_adapter())
-        parent = parent_directory(options.out_dir, current)
-        exported = self._api(
-            lambda c: c.export(min_votes=config.min_votes, estimator=options.estimator)
+        data = self._api(
+            lambda c: policy_data(
+                c, options.out_dir, min_votes=config.min_votes, estimator=options.estimator
+            )
         )
-        rows = rows_of_policy(exported, current.version)
         version = next_version(options.out_dir)
         beat.check()
 
@@ -258,16 +224,16 @@ class Worker:
                 beat.report("saving", total, total, f"adapter version {version}")
 
         result = self._train(
-            rows,
+            data.rows,
             version=version,
             config=config,
-            parent=parent,
+            parent=data.parent,
             round_id=claimed.id,
             beat=beat,
             on_step=on_step,
         )
         kept.append(result.directory)
-        metrics: Metrics = {**result.manifest.metrics, "samples": result.manifest.data["samples"]}
+        metrics: Metrics = round_metrics(result)
         problems: list[BenchProblem] = []
         samples: list[SampleIn] = []
         results: list[BenchmarkResultIn] = []
@@ -278,17 +244,24 @@ class Worker:
             if options.next_samples is not None:
                 problems, samples = self._next_samples(generator, options.next_samples, beat)
             if options.benchmarks is not None:
-                results = [
-                    self._benchmark(suite, generator, options.benchmarks, beat, result)
-                    for suite in options.benchmarks.suites
+                spec = options.benchmarks
+                sources: list[tuple[str, Path | None]] = [(suite, None) for suite in spec.suites]
+                sources += [("own", path) for path in spec.problem_files]
+                measured = [
+                    self._benchmark(
+                        suite, path, generator=generator, spec=spec, beat=beat, result=result
+                    )
+                    for suite, path in sources
                 ]
+                results = [found for found in measured if found is not None]
         beat.check()
         beat.report("pushing", detail=f"{len(samples)} samples, {len(results)} benchmark results")
         message = f"{version} saved to {result.directory}"
         if options.next_samples is not None:
             created = self._push(problems, samples)
             metrics.update(samples_generated=len(samples), samples_pushed=created)
-            message += f"; {created} new samples from {options.next_samples.suite}"
+            source = suite_name(options.next_samples.suite, options.next_samples.problems_file)
+            message += f"; {created} new samples from {source}"
         for posted in results:
             self._post(posted)
             for k, value in sorted(posted.pass_at_k.items()):
@@ -382,29 +355,35 @@ class Worker:
     def _next_samples(
         self, generator: Generator, spec: NextSamples, beat: Heartbeat
     ) -> tuple[list[BenchProblem], list[SampleIn]]:
-        from crlhf.evaluation.suites import load_suite
         from crlhf.generation.samples import collect
 
-        problems = load_suite(spec.suite)[: spec.limit]
+        problems = load_problems(
+            spec.suite, problems_file=spec.problems_file, server=self.client_config
+        )[: spec.limit]
         tag = f"r{generator.round_number}-s{generator.settings.seed}"
         sampled = generator(problems, spec.n)
-        tracked = _tracked(sampled, len(problems), beat, "generating", spec.suite)
+        name = suite_name(spec.suite, spec.problems_file)
+        tracked = _tracked(sampled, len(problems), beat, "generating", name)
         return collect(tracked, tag)
 
     def _benchmark(
         self,
         suite: str,
+        problems_file: Path | None,
+        *,
         generator: Generator,
         spec: Benchmarks,
         beat: Heartbeat,
         result: RoundResult,
-    ) -> BenchmarkResultIn:
+    ) -> BenchmarkResultIn | None:
+        """The suite's result to post (None: none of its problems could be executed)."""
         from crlhf.evaluation.bench import BenchConfig, run_bench
         from crlhf.evaluation.post import result_from_summary
         from crlhf.evaluation.runstore import RunStore
-        from crlhf.evaluation.suites import load_suite
         from crlhf.sandbox import Executor
 
+        problems = load_problems(suite, problems_file=problems_file, server=self.client_config)
+        suite = suite_name(suite, problems_file)
         settings = generator.settings
         config = BenchConfig(
             suite=suite,
@@ -428,13 +407,16 @@ class Worker:
         beat.report("benchmarking", detail=suite)
         store = RunStore(spec.runs_dir, run_id(suite, result.version, config.round or 0, spec.n))
         summary = run_bench(
-            load_suite(suite),
+            problems,
             completer,
             Executor(workers=spec.workers),
             store,
             config,
             progress=self.options.progress,
         )
+        if not summary["n_problems"]:
+            logger.warning("%s: no problem has Python tests, so there is no pass@k", suite)
+            return None
         return result_from_summary(summary, config, result.version)
 
     # ----------------------------------------------------------- the server

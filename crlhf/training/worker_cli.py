@@ -78,6 +78,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument(
         "--generate-suite", choices=SUITES, help="sample the next round's data for this suite"
     )
+    sampling.add_argument(
+        "--generate-problems",
+        type=Path,
+        metavar="FILE",
+        help="sample the next round's data for your own problems (JSONL) instead",
+    )
     sampling.add_argument("--generate-n", type=int, default=10, help="samples per problem")
     sampling.add_argument("--generate-limit", type=int, help="only the first N problems")
     sampling.add_argument("--temperature", type=float, default=0.8)
@@ -87,6 +93,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     bench = parser.add_argument_group("benchmarks of the new adapter (sandboxed)")
     bench.add_argument(
         "--bench", action="append", choices=SUITES, default=[], help="suite (repeatable)"
+    )
+    bench.add_argument(
+        "--bench-problems",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="your own problems (JSONL) to benchmark as well (repeatable)",
     )
     bench.add_argument("--bench-n", type=int, default=10, help="samples per problem")
     bench.add_argument("--bench-k", type=parse_ks, default=(1,), help="comma-separated k values")
@@ -116,25 +130,31 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
     for name in ("generate_n", "bench_n"):
         if getattr(args, name) < 1:
             raise InvalidInput("must be at least 1", field=name)
-    if args.bench and max(args.bench_k) > args.bench_n:
+    if (args.bench or args.bench_problems) and max(args.bench_k) > args.bench_n:
         raise InvalidInput(
             f"pass@{max(args.bench_k)} needs --bench-n {max(args.bench_k)} or more", field="bench_k"
         )
     next_samples = (
-        NextSamples(args.generate_suite, n=args.generate_n, limit=args.generate_limit)
-        if args.generate_suite
+        NextSamples(
+            args.generate_suite or "own",
+            n=args.generate_n,
+            limit=args.generate_limit,
+            problems_file=args.generate_problems,
+        )
+        if args.generate_suite or args.generate_problems
         else None
     )
     benchmarks = (
         Benchmarks(
             suites=tuple(args.bench),
+            problem_files=tuple(args.bench_problems),
             runs_dir=args.runs_dir or args.out_dir / "runs",
             n=args.bench_n,
             ks=args.bench_k,
             limit=args.bench_limit,
             workers=args.bench_workers,
         )
-        if args.bench
+        if args.bench or args.bench_problems
         else None
     )
     launch = (

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from statistics import fmean
 from typing import Any
 
-from crlhf_server import annotators, benchmarks, provenance, quality, rounds, views
+from crlhf_server import adapters, annotators, benchmarks, provenance, quality, rounds, views
 from crlhf_server.admin_page import figures, queries
 from crlhf_server.auth import Principal
 from crlhf_server.consensus import line_consensus
@@ -44,7 +44,7 @@ def overview(ctx: Context, admin: Principal) -> dict[str, Any]:
             "honeypot_accuracy": accuracy,
             "gold_votes": gold_votes,
             "flagged": [r for r in report if r.action != "none" or r.lazy],
-            "current": rounds.current_adapter(conn),
+            "current": adapters.current_adapter(conn),
             "last_round": listed[0] if listed else None,
             "recent_samples": queries.recent_samples(conn, 10),
         }

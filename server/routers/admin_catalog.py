@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from crlhf_server import imports, views
+from crlhf_server import archive, imports, views
 from crlhf_server.auth import CurrentAdmin
 from crlhf_server.clock import now_iso
 from crlhf_server.consensus import line_consensus
@@ -87,6 +87,13 @@ def sample_consensus(sample_id: str, ctx: Ctx, admin: CurrentAdmin) -> list[Line
         if conn.execute("SELECT 1 FROM samples WHERE id = ?", (sample_id,)).fetchone() is None:
             raise SampleNotFound(f"no sample {sample_id!r}", field="sample_id")
         return line_consensus(conn, sample_id, with_comments=True)
+
+
+@router.post("/samples/{sample_id:path}/archive")
+def archive_sample(sample_id: str, ctx: Ctx, admin: CurrentAdmin) -> Sample:
+    """Never serve or export the sample again; its votes stay in history and provenance."""
+    with ctx.store.write() as conn:
+        return archive.archive_sample(conn, sample_id, now_iso())
 
 
 @router.get("/samples/{sample_id:path}")

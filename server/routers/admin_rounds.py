@@ -16,6 +16,7 @@ from crlhf.schemas import (
     ErrorBody,
     RoundClaim,
     RoundHeartbeat,
+    RoundRegistration,
     RoundStatus,
     RoundTransition,
     TrainingRound,
@@ -30,6 +31,17 @@ router = APIRouter(prefix="/v1/admin/rounds", tags=["admin"])
 def create_round(body: TrainingRoundIn, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
     with ctx.store.write() as conn:
         return rounds.create(conn, body, now_iso())
+
+
+@router.post(
+    "/register", status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorBody}}
+)
+def register_round(body: RoundRegistration, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
+    """Record a round trained offline (``train-round --data --register``) as succeeded."""
+    with ctx.store.write() as conn:
+        registered = rounds.register(conn, body, now_iso())
+    ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, registered.model_dump(mode="json"))
+    return registered
 
 
 @router.get("")
@@ -67,6 +79,18 @@ def get_round(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
         found = rounds.get(conn, round_id)
         results = benchmarks.list_results(conn, round_id=round_id)
     return found.model_copy(update={"benchmarks": results})
+
+
+@router.post(
+    "/{round_id}/retry", status_code=status.HTTP_201_CREATED, responses={409: {"model": ErrorBody}}
+)
+def retry_round(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
+    """A new requested round with the same params as failed or cancelled round ``round_id``."""
+    rounds.expire_leases(ctx)
+    with ctx.store.write() as conn:
+        created = rounds.retry(conn, round_id, now_iso())
+    ctx.webhooks.emit(WebhookEvent.ROUND_CHANGED, created.model_dump(mode="json"))
+    return created
 
 
 @router.post("/{round_id}/heartbeat", responses={409: {"model": ErrorBody}})

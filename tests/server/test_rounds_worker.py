@@ -9,6 +9,7 @@ from typing import Any
 from tests.server.conftest import Api
 
 ROUNDS = "/v1/admin/rounds"
+ADAPTERS = "/v1/admin/adapters"
 
 
 def new_round(api: Api) -> int:
@@ -139,7 +140,7 @@ def test_a_live_lease_is_left_alone(api: Api) -> None:
 
 
 def test_current_adapter_is_the_latest_succeeded_round(api: Api) -> None:
-    assert current(api) == {"version": None, "round_id": None, "since": None}
+    assert current(api) == {"version": None, "round_id": None, "since": None, "pinned": False}
     first = new_round(api)
     claim(api, "w1")
     move(api, first, "succeeded", adapter_version="v0001")
@@ -175,3 +176,74 @@ def test_cancel_while_running_tells_the_worker(api: Api) -> None:
     assert (answer.json()["status"], answer.json()["message"]) == ("cancelled", "wrong data")
     assert move(api, round_id, "succeeded", adapter_version="v9").status_code == 409
     assert current(api)["version"] is None
+
+
+def _succeed(api: Api, version: str) -> int:
+    round_id = new_round(api)
+    claim(api, "w1")
+    assert move(api, round_id, "succeeded", adapter_version=version).status_code == 200
+    return round_id
+
+
+def test_adapters_set_and_rollback_choose_among_produced_versions(api: Api) -> None:
+    first, second = _succeed(api, "v0001"), _succeed(api, "v0002")
+    listed = api.client.get(ADAPTERS, headers=api.admin).json()
+    assert [(v["version"], v["round_id"], v["current"]) for v in listed] == [
+        ("v0002", second, True),
+        ("v0001", first, False),
+    ]
+    unknown = api.client.post(f"{ADAPTERS}/current", json={"version": "v9999"}, headers=api.admin)
+    assert unknown.status_code == 404 and "v9999" in unknown.json()["message"]
+    assert current(api)["version"] == "v0002"
+    chosen = api.client.post(f"{ADAPTERS}/current", json={"version": "v0001"}, headers=api.admin)
+    assert chosen.json() | {"since": None} == {
+        "version": "v0001",
+        "round_id": first,
+        "since": None,
+        "pinned": True,
+    }
+    rolled = api.client.post(f"{ADAPTERS}/rollback", headers=api.admin).json()
+    assert rolled["version"] is None and rolled["pinned"]
+    again = api.client.post(f"{ADAPTERS}/rollback", headers=api.admin)
+    assert again.status_code == 409
+    # The next succeeded round is current again; a version cannot be produced twice.
+    third = new_round(api)
+    claim(api, "w1")
+    duplicate = move(api, third, "succeeded", adapter_version="v0002")
+    assert duplicate.status_code == 409 and "round" in duplicate.json()["message"]
+    assert move(api, third, "succeeded", adapter_version="v0003").status_code == 200
+    assert (current(api)["version"], current(api)["pinned"]) == ("v0003", False)
+
+
+def test_retry_requests_a_failed_round_again_with_its_params(api: Api) -> None:
+    created = api.client.post(
+        ROUNDS, json={"params": {"ppo_epochs": 2}, "note": "first"}, headers=api.admin
+    ).json()
+    running = api.client.post(f"{ROUNDS}/{created['id']}/retry", headers=api.admin)
+    assert running.status_code == 409  # requested: nothing to retry
+    claim(api, "w1")
+    move(api, created["id"], "failed", message="stage loading: boom")
+    retried = api.client.post(f"{ROUNDS}/{created['id']}/retry", headers=api.admin)
+    assert retried.status_code == 201
+    body = retried.json()
+    assert (body["status"], body["params"]) == ("requested", {"ppo_epochs": 2})
+    assert body["note"] == f"retry of round {created['id']}: first"
+    missing = api.client.post(f"{ROUNDS}/999/retry", headers=api.admin)
+    assert missing.status_code == 404
+
+
+def test_register_records_an_offline_round_as_succeeded_in_one_step(api: Api) -> None:
+    body = {"adapter_version": "v0001", "params": {"seed": 0}, "metrics": {"samples": 4}}
+    registered = api.client.post(f"{ROUNDS}/register", json=body, headers=api.admin)
+    assert registered.status_code == 201
+    shown = registered.json()
+    assert (shown["status"], shown["adapter_version"], shown["metrics"]) == (
+        "succeeded",
+        "v0001",
+        {"samples": 4},
+    )
+    assert shown["finished_at"] is not None and shown["worker"] is None
+    assert claim(api, "w1").status_code == 204  # never claimable
+    assert current(api)["version"] == "v0001"
+    again = api.client.post(f"{ROUNDS}/register", json=body, headers=api.admin)
+    assert again.status_code == 409

@@ -82,6 +82,12 @@ def test_round_through_the_server(
     assert failed.message and "EmptyDataset" in failed.message
     assert sorted(p.name for p in out.iterdir()) == ["v0001"]
 
+    # v0001 is current, and --from-server trains only on its samples (the worker's rule):
+    # there are none, so roll back to the base model, whose samples these are.
+    assert (
+        main(["admin", "adapters", "rollback", "--server", server.url, "--token", ADMIN_TOKEN]) == 0
+    )
+
     # A requested round (as an admin or the worker would create it) with its own settings.
     requested = asyncio.run(_request(server.url, {"ppo_epochs": 2, "note_for_worker": "x"}))
     run_argv = [a if a != "--from-server" else "--round-id" for a in argv]
@@ -90,3 +96,4 @@ def test_round_through_the_server(
     finished = asyncio.run(_rounds(server.url))[0]
     assert (finished.id, finished.status) == (requested.id, RoundStatus.SUCCEEDED)
     assert read_manifest(out / "v0002").config.ppo_epochs == 2
+    assert read_manifest(out / "v0002").parent_version is None

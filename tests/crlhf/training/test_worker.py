@@ -27,13 +27,8 @@ from crlhf.schemas import (
 )
 from crlhf.training.config import make_config
 from crlhf.training.heartbeat import Heartbeat
-from crlhf.training.worker import (
-    Worker,
-    WorkerOptions,
-    parent_directory,
-    rows_of_policy,
-    run_id,
-)
+from crlhf.training.server_round import parent_directory, rows_of_policy
+from crlhf.training.worker import Worker, WorkerOptions, run_id
 from tests.conftest import ADMIN_TOKEN, LiveServer
 
 
