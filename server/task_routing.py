@@ -176,8 +176,9 @@ def tasks_left(conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolic
     """How many tasks :func:`next_tasks` could still serve ``annotator_id`` now: open ones
     plus unseen samples with a free slot. An upper bound, since others take slots too."""
     row = conn.execute(
-        f"SELECT (SELECT COUNT(*) FROM assignments a WHERE a.annotator_id = ? AND {_OPEN}) + "
-        f"(SELECT COUNT(*) FROM samples s WHERE {_UNSEEN} AND {_NOT_OWN} AND ("
+        "SELECT (SELECT COUNT(*) FROM assignments a JOIN samples s ON s.id = a.sample_id "
+        f"WHERE a.annotator_id = ? AND {_OPEN}) + "
+        f"(SELECT COUNT(*) FROM samples s WHERE {_UNSEEN} AND {_NOT_OWN} AND {_LIVE} AND ("
         "(s.is_honeypot = 0 AND s.n_served < ?) OR "
         "(s.is_honeypot = 1 AND (? IS NULL OR s.n_served < ?))))",
         (
