@@ -10,6 +10,7 @@ from pathlib import Path
 import uvicorn
 from crlhf_server.app import create_app, engine_config, open_store
 from crlhf_server.deps import Context
+from crlhf_server.instance_lock import InstanceLock
 from crlhf_server.seed import first_start
 from crlhf_server.settings import Settings
 
@@ -41,6 +42,8 @@ def _announce(url: str, token: str, db: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings(db=args.db) if args.db is not None else Settings()
+    # Held until the process ends: local tools (crlhf admin reset-token) see a running server.
+    lock = InstanceLock(settings.db).acquire(purpose="start another server on it")
     store = open_store(settings)
     engine = engine_config(settings)
     started = first_start(store, engine, seed=settings.seed, admin_token=settings.admin_token)
@@ -61,4 +64,5 @@ def run(args: argparse.Namespace) -> int:
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_S,
     )
+    lock.release()
     return 0

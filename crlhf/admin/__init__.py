@@ -2,7 +2,9 @@
 
 Everything goes through :class:`~crlhf.client.CrlhfClient` with an admin token, so the
 CLI works against a remote server exactly as against a local one and never opens the
-database behind the server's back. Output is an aligned table, or JSON with ``--json``;
+database behind the server's back. The one exception is recovery (``reset-token``, in
+:mod:`crlhf.admin.recovery`), for when no admin token works: it needs the database file and
+is refused while a server holds it. Output is an aligned table, or JSON with ``--json``;
 failures are one line on stderr (``crlhf.cli`` turns every :class:`CrlhfError` into one).
 
 The server URL and token come from ``--server``/``--token``, else ``$CRLHF_SERVER`` and
@@ -12,7 +14,7 @@ Each module here holds a group of commands, every command's arguments beside its
 (:mod:`crlhf.admin.command`); importing them registers the commands in help order.
 """
 
-from crlhf.admin import annotators, catalog, quality, rounds
+from crlhf.admin import annotators, catalog, quality, recovery, rounds
 from crlhf.admin.command import configure, run
 
-__all__ = ["annotators", "catalog", "configure", "quality", "rounds", "run"]
+__all__ = ["annotators", "catalog", "configure", "quality", "recovery", "rounds", "run"]

@@ -14,7 +14,7 @@ from crlhf_server.refit import refit
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from crlhf.schemas import RefitRequest, RefitResult, SampleReward
+from crlhf.schemas import DbInt, RefitRequest, RefitResult, SampleReward
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -25,7 +25,7 @@ def rewards(
     admin: CurrentAdmin,
     problem_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[DbInt, Query(ge=0)] = 0,
 ) -> list[SampleReward]:
     where, params = ("problem_id = ?", (problem_id,)) if problem_id else ("1 = 1", ())
     rows = ctx.store.read().execute(
@@ -49,7 +49,7 @@ def run_refit(body: RefitRequest, ctx: Ctx, admin: CurrentAdmin) -> RefitResult:
 def export(
     ctx: Ctx,
     admin: CurrentAdmin,
-    min_votes: Annotated[int, Query(ge=1)] = 1,
+    min_votes: Annotated[DbInt, Query(ge=1)] = 1,
     estimator: str | None = None,
 ) -> StreamingResponse:
     """Refit with ``estimator`` (default: the engine's), then stream one ExportRow per line."""

@@ -22,4 +22,5 @@ async def me(ctx: Ctx, user: CurrentUser) -> Annotator:
 @router.get("/me/stats")
 def my_stats(ctx: Ctx, user: CurrentUser) -> AnnotatorStats:
     with ctx.store.snapshot() as conn:
-        return annotators.stats(conn, ctx.engine, user.id, own_view=True)
+        cap = ctx.settings.max_annotators_per_sample
+        return annotators.stats(conn, ctx.engine, user.id, own_view=True, cap=cap)
