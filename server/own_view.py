@@ -12,9 +12,11 @@ Admins see the live values.
 The same goes for *how many* votes an annotator sees: honeypots are served to many more
 annotators than the cap on ordinary samples (``max_annotators_per_sample``), so a vote
 count above that cap, or the strength of a posterior built from that many votes, would
-mark a honeypot. What an annotator is shown is computed from the votes of at most ``cap``
-annotators: their own and those of the first ``cap - 1`` others to submit, which on an
-ordinary sample is every vote there is.
+mark a honeypot. An annotator is shown the votes of their *cohort*: annotators are taken
+in the order of their first submission on the sample, in blocks of ``cap``, and the viewer
+sees the block they are in. An ordinary sample has at most ``cap`` submitters, so its one
+cohort is everyone; a honeypot looks to each cohort like an ordinary sample judged by
+those annotators alone (the count fills up to the cap as they submit, never past it).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from crlhf.engine.incremental import AnnotatorState, SampleVote, sample_consensu
 def shown_voters(
     conn: sqlite3.Connection, sample_ids: Sequence[str], viewer: int, cap: int
 ) -> dict[str, set[int]]:
-    """Per sample: the annotators whose votes ``viewer`` is shown (see the module doc)."""
+    """Per sample: the annotators whose votes ``viewer`` is shown, their cohort (see the
+    module doc); just the viewer where they have not submitted."""
     if not sample_ids:
         return {}
     marks = ",".join("?" * len(sample_ids))
@@ -44,10 +47,15 @@ def shown_voters(
         tuple(sample_ids),
     ):
         ordered[sample_id].append(int(annotator))
-    return {
-        sample_id: {viewer, *[a for a in ordered[sample_id] if a != viewer][: cap - 1]}
-        for sample_id in sample_ids
-    }
+    shown: dict[str, set[int]] = {}
+    for sample_id in sample_ids:
+        order = ordered[sample_id]
+        if viewer not in order:
+            shown[sample_id] = {viewer}
+            continue
+        start = order.index(viewer) // cap * cap
+        shown[sample_id] = set(order[start : start + cap])
+    return shown
 
 
 def shown_posteriors(

@@ -75,7 +75,9 @@ def _fuzz(server: LiveServer, token: str, receiver: str, out: Path) -> dict[str,
         *("--generation-database", "none", "--request-timeout", "30"),
         *("--report", "json", "--report-json-path", str(out)),
     ]
-    run = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    run = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, check=False, capture_output=True, text=True
+    )
     assert out.exists(), f"schemathesis wrote no report:\n{run.stdout[-3000:]}\n{run.stderr}"
     report: dict[str, Any] = json.loads(out.read_text())
     report["output"] = run.stdout[-6000:]
