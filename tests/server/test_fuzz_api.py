@@ -74,8 +74,9 @@ def _fuzz(server: LiveServer, token: str, receiver: str, out: Path) -> dict[str,
         *("--generation-database", "none", "--request-timeout", "30"),
         *("--report", "json", "--report-json-path", str(out)),
     ]
+    # Run in the test's temp dir: schemathesis keeps reproduction files in its cwd.
     run = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, check=False, capture_output=True, text=True
+        command, cwd=out.parent, env=env, check=False, capture_output=True, text=True
     )
     assert out.exists(), f"schemathesis wrote no report:\n{run.stdout[-3000:]}\n{run.stderr}"
     report: dict[str, Any] = json.loads(out.read_text())
