@@ -29,7 +29,10 @@ async def skip_task(sample_id: str, ctx: Ctx, user: CurrentUser) -> Response:
     Within the first ``warmup_window`` tasks at most ``warmup_max_skips`` skips are
     allowed (409 ``skip_refused``).
     """
-    window, limit = ctx.settings.warmup_window, ctx.settings.warmup_max_skips
+    settings = ctx.settings
+    # No warm-up honeypots, nothing to page through: skips are free.
+    window = settings.warmup_window if settings.warmup_honeypots else 0
+    limit = settings.warmup_max_skips
     with ctx.store.write() as conn:
         fresh = skips.skip(conn, user.id, sample_id, now_iso(), window=window, max_skips=limit)
     logger.debug("annotator %d skipped %r%s", user.id, sample_id, "" if fresh else " (again)")
