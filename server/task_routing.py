@@ -121,16 +121,14 @@ def _shows_a_variant(
     candidate = conn.execute(
         "SELECT problem_id, code, is_honeypot FROM samples WHERE id = ?", (sample_id,)
     ).fetchone()
-    for code, is_honeypot in conn.execute(
-        "SELECT s.code, s.is_honeypot FROM assignments a JOIN samples s ON s.id = a.sample_id "
-        "WHERE a.annotator_id = ? AND s.problem_id = ?",
-        (annotator_id, candidate["problem_id"]),
-    ):
-        if (is_honeypot or candidate["is_honeypot"]) and close_variants(
-            code, candidate["code"], lines
-        ):
-            return True
-    return False
+    # The problem's samples served to the annotator (only honeypots, unless the candidate
+    # is one): index lookups bounded by the problem's samples, not the annotator's history.
+    served = conn.execute(
+        "SELECT s.code FROM samples s WHERE s.problem_id = ? AND (s.is_honeypot = 1 OR ?) "
+        "AND EXISTS (SELECT 1 FROM assignments a WHERE a.annotator_id = ? AND a.sample_id = s.id)",
+        (candidate["problem_id"], candidate["is_honeypot"], annotator_id),
+    )
+    return any(close_variants(code, candidate["code"], lines) for (code,) in served)
 
 
 def _pick_honeypot(
