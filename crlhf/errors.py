@@ -11,10 +11,12 @@ a test keeps this copy current)::
     CrlhfError (400 crlhf_error)
       └ AuthenticationFailed (401 authentication_failed)
       └ Conflict (409 conflict)
+        └ DatabaseInUse (409 database_in_use)
         └ InvalidTransition (409 invalid_transition)
         └ NotServed (409 sample_not_served)
         └ RoundCancelled (409 round_cancelled)
         └ SelfAnnotation (409 self_annotation)
+        └ SkipRefused (409 skip_refused)
       └ InvalidInput (422 invalid_input)
         └ EmptyDataset (422 empty_dataset)
         └ EmptySample (422 empty_sample)
@@ -190,6 +192,18 @@ class Conflict(CrlhfError):
 
     code = "conflict"
     status_code = 409
+
+
+class SkipRefused(Conflict):
+    """A skip beyond the limit of the warm-up window: the task must be judged."""
+
+    code = "skip_refused"
+
+
+class DatabaseInUse(Conflict):
+    """A database file held by a running server (see ``crlhf_server.instance_lock``)."""
+
+    code = "database_in_use"
 
 
 class NotServed(Conflict):

@@ -13,7 +13,29 @@ from enum import IntEnum, StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from annotated_types import Interval
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
+
+SQLITE_INT_MIN = -(2**63)
+SQLITE_INT_MAX = 2**63 - 1
+
+DbInt = Annotated[int, Interval(ge=SQLITE_INT_MIN, le=SQLITE_INT_MAX)]
+"""The one integer type of the wire and of path/query parameters: SQLite's INTEGER range.
+
+A larger integer cannot be bound to a statement (``OverflowError``), so every integer a
+client sends is refused at validation (422) before it reaches the database. Narrow it
+with ``Field(ge=...)`` where a smaller range applies."""
+
+WireInt = Annotated[DbInt, Strict()]
+"""An integer in a request body: a JSON integer only, never ``true``, ``1.0`` or ``"1"``."""
 
 MAX_COMMENT_CHARS = 500
 MAX_CODE_CHARS = 100_000
@@ -32,6 +54,19 @@ class Label(IntEnum):
 class Role(StrEnum):
     ANNOTATOR = "annotator"
     ADMIN = "admin"
+
+
+def _strict_label(value: object) -> object:
+    """A vote is the JSON integer 1 or -1: ``true``, ``1.0`` and ``"1"`` are refused, not
+    coerced (``bool`` is an ``int`` in Python, so a plain ``IntEnum`` field takes ``true``)."""
+    if isinstance(value, Label):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be the integer 1 (correct) or -1 (wrong)")
+    return value
+
+
+WireLabel = Annotated[Label, BeforeValidator(_strict_label)]
 
 
 class _Wire(BaseModel):
@@ -142,11 +177,11 @@ class GenerationMeta(_View):
 
     model: str | None = None
     adapter_version: str | None = None
-    round: int | None = None
+    round: DbInt | None = None
     temperature: float | None = None
-    seed: int | None = None
-    prompt_token_ids: list[int] | None = None
-    response_token_ids: list[int] | None = None
+    seed: DbInt | None = None
+    prompt_token_ids: list[DbInt] | None = None
+    response_token_ids: list[DbInt] | None = None
     response_logprobs: list[float] | None = None
     """Token ids and sampling log-probs, stored at generation time for PPO: decoding and
     re-encoding does not reproduce the tokens."""
@@ -163,8 +198,8 @@ class SampleIn(_Wire):
     problem_id: str
     code: Annotated[str, Field(min_length=1, max_length=MAX_CODE_CHARS)]
     meta: GenerationMeta = Field(default_factory=GenerationMeta)
-    gold: dict[int, Label] | None = None
-    author_id: Annotated[int, Field(ge=1)] | None = None
+    gold: dict[Annotated[DbInt, Field(ge=1)], WireLabel] | None = None
+    author_id: Annotated[WireInt, Field(ge=1)] | None = None
     """The annotator who wrote this code, if one did: it is never routed to them and
     their submission for it is refused (no one judges their own code)."""
 
@@ -218,8 +253,8 @@ class Task(_View):
 
 
 class LineLabel(_Wire):
-    line: Annotated[int, Field(ge=1)]
-    label: Label
+    line: Annotated[WireInt, Field(ge=1)]
+    label: WireLabel
     comment: Annotated[str | None, Field(max_length=MAX_COMMENT_CHARS)] = None
 
 
@@ -235,7 +270,7 @@ class Submission(_Wire):
     submission_id: UUID
     sample_id: Annotated[str, Field(min_length=1, max_length=200)]
     labels: Annotated[list[LineLabel], Field(min_length=1)]
-    duration_ms: Annotated[int | None, Field(ge=0)] = None
+    duration_ms: Annotated[WireInt, Field(ge=0)] | None = None
     """Time the annotator spent on the sample; used to spot lazy submitters."""
 
     @field_validator("labels")
@@ -423,7 +458,7 @@ class ReliabilitySnapshot(_View):
 class RefitRequest(_Wire):
     estimator: str | None = None
     """A name of ``crlhf.engine.estimators``; None = the engine's default."""
-    options: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    options: dict[str, bool | DbInt | float | str] = Field(default_factory=dict)
 
 
 class RefitResult(_View):
@@ -502,7 +537,7 @@ class RoundStatus(StrEnum):
 
 
 class TrainingRoundIn(_Wire):
-    params: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
+    params: dict[str, bool | DbInt | float | str | None] = Field(default_factory=dict)
     """Free-form round settings for the worker (algorithm, epochs, min votes...)."""
     note: Annotated[str | None, Field(max_length=2_000)] = None
 
@@ -511,7 +546,7 @@ class RoundTransition(_Wire):
     status: RoundStatus
     message: Annotated[str | None, Field(max_length=10_000)] = None
     adapter_version: Annotated[str | None, Field(max_length=200)] = None
-    metrics: dict[str, float | int | str | bool | None] | None = None
+    metrics: dict[str, bool | DbInt | float | str | None] | None = None
 
 
 class RoundRegistration(_Wire):
@@ -536,17 +571,17 @@ class BenchmarkResultIn(_Wire):
     suite: Annotated[str, Field(min_length=1, max_length=100)]
     model: Annotated[str | None, Field(max_length=500)] = None
     adapter_version: Annotated[str | None, Field(max_length=200)] = None
-    round: Annotated[int | None, Field(ge=1)] = None
+    round: Annotated[WireInt, Field(ge=1)] | None = None
     run_id: Annotated[str, Field(min_length=1, max_length=200)]
-    n: Annotated[int, Field(ge=1)]
+    n: Annotated[WireInt, Field(ge=1)]
     """Samples generated per problem."""
     temperature: Annotated[float | None, Field(ge=0.0)] = None
     pass_at_k: Annotated[
-        dict[Annotated[int, Field(ge=1)], Annotated[float, Field(ge=0.0, le=1.0)]],
+        dict[Annotated[DbInt, Field(ge=1)], Annotated[float, Field(ge=0.0, le=1.0)]],
         Field(min_length=1),
     ]
     """k -> pass@k (mean over problems), for each k <= n."""
-    n_problems: Annotated[int, Field(ge=1)]
+    n_problems: Annotated[WireInt, Field(ge=1)]
 
 
 class BenchmarkResult(_View):
@@ -568,9 +603,9 @@ class RoundProgress(_Wire):
 
     stage: Annotated[str, Field(min_length=1, max_length=100)]
     """``loading``, ``training``, ``saving``, ``generating``, ``benchmarking``, ``pushing``."""
-    step: Annotated[int | None, Field(ge=0)] = None
+    step: Annotated[WireInt, Field(ge=0)] | None = None
     """Units of the stage done (PPO steps, problems)."""
-    steps: Annotated[int | None, Field(ge=0)] = None
+    steps: Annotated[WireInt, Field(ge=0)] | None = None
     """Units the stage has in all (None: not known)."""
     detail: Annotated[str | None, Field(max_length=1_000)] = None
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from crlhf_server import views
 from crlhf_server.auth import hash_token, new_token
-from crlhf_server.own_view import shown_posteriors
+from crlhf_server.own_view import shown_posteriors, shown_voters
 from crlhf_server.task_routing import RoutingPolicy, tasks_left
 
 from crlhf.engine.config import EngineConfig
@@ -54,8 +54,31 @@ def get(conn: sqlite3.Connection, annotator_id: int, *, own_view: bool = False) 
     return views.annotator(row, own_view=own_view)
 
 
-def set_active(conn: sqlite3.Connection, annotator_id: int, active: bool) -> Annotator:
-    get(conn, annotator_id)
+def set_active(
+    conn: sqlite3.Connection, annotator_id: int, active: bool, *, actor_id: int | None = None
+) -> Annotator:
+    """Enable or disable an account. Call inside a write.
+
+    Disabling is refused (409) for the caller's own account and for the last active admin:
+    the server creates an admin only on an empty database, so either would lock every admin
+    out (the local recovery is ``crlhf admin reset-token --db``, see docs/server.md).
+    """
+    target = get(conn, annotator_id)
+    if not active and annotator_id == actor_id:
+        raise Conflict(
+            "you cannot disable your own account; ask another admin", field="annotator_id"
+        )
+    if not active and target.role is Role.ADMIN and target.active:
+        (others,) = conn.execute(
+            "SELECT COUNT(*) FROM annotators WHERE role = 'admin' AND active = 1 AND id <> ?",
+            (annotator_id,),
+        ).fetchone()
+        if not others:
+            raise Conflict(
+                f"annotator {annotator_id} is the last active admin; create or enable "
+                "another admin first",
+                field="annotator_id",
+            )
     conn.execute("UPDATE annotators SET active = ? WHERE id = ?", (int(active), annotator_id))
     return get(conn, annotator_id)
 
@@ -66,6 +89,7 @@ def stats(
     annotator_id: int,
     *,
     own_view: bool = False,
+    cap: int | None = None,
     today: datetime | None = None,
     policy: RoutingPolicy | None = None,
 ) -> AnnotatorStats:
@@ -77,7 +101,8 @@ def stats(
     consensus is their own vote, and "100 % agreement" would say nothing.
     ``own_view`` (the annotator asking about themselves): reliability and posteriors are
     those of the shown states (see :mod:`server.own_view`), so no number moves because a
-    sample was a honeypot; admins get the live ones.
+    sample was a honeypot; admins get the live ones. ``cap`` (with ``own_view``): the
+    consensus is that of at most ``cap`` voters, as :mod:`server.own_view` shows it.
     """
     annotator = get(conn, annotator_id, own_view=own_view)
     day = (today or datetime.now(UTC)).date().isoformat()
@@ -88,7 +113,11 @@ def stats(
         "WHERE s.annotator_id = ? AND s.is_current = 1",
         (annotator_id,),
     ).fetchall()
-    shown = shown_posteriors(conn, engine, [r["sample_id"] for r in rows]) if own_view else {}
+    shown: dict[str, dict[int, float]] = {}
+    if own_view:
+        ids = [r["sample_id"] for r in rows]
+        voters = shown_voters(conn, ids, annotator_id, cap) if cap is not None else None
+        shown = shown_posteriors(conn, engine, ids, voters)
     for row in rows:
         samples_done += 1
         samples_today += str(row["created_at"]).startswith(day)

@@ -33,8 +33,24 @@ from fastapi import FastAPI
 
 from crlhf import __version__
 from crlhf.engine.config import EngineConfig
+from crlhf.schemas import ErrorBody
 
 logger = logging.getLogger(__name__)
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (401, "Missing, unknown or disabled token"),
+        (403, "The token's role may not call this route, or the annotator is paused"),
+        (404, "A named resource does not exist"),
+        (409, "Conflicts with the stored state"),
+        (413, "Request body over the size limit"),
+        (422, "Invalid input: a field, or malformed JSON"),
+        (429, "Rate limited; see the Retry-After header"),
+    )
+}
+"""Declared on every operation, with the one error body (server/errors.py), so generated
+clients and fuzzers know every status a route can answer with."""
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -74,6 +90,7 @@ def create_app(settings: Settings, context: Context | None = None) -> FastAPI:
         version=__version__,
         description="Line-level crowd judgements of generated code, aggregated into rewards.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.context = ctx
     app.state.admin_sessions = SessionStore(ttl_s=ctx.settings.admin_session_ttl_s)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Set
 
 from crlhf_server.task_routing import summed_entropy
 
@@ -80,13 +81,15 @@ def line_consensus(
     conn: sqlite3.Connection,
     sample_id: str,
     posteriors: Mapping[int, float] | None = None,
+    voters: Set[int] | None = None,
     *,
     with_comments: bool = False,
 ) -> list[LineConsensus]:
     """Per judged line: a posterior and the counts of current votes.
 
     ``posteriors`` default to the stored (live) ones; annotators get the ones of
-    :func:`server.own_view.shown_posteriors`. Counts come from votes only, never from gold.
+    :func:`server.own_view.shown_posteriors`, and counts of the ``voters`` they may see
+    (:func:`server.own_view.shown_voters`). Counts come from votes only, never from gold.
     ``with_comments`` (admins) adds the annotators' comments per line.
     """
     row = conn.execute(
@@ -94,15 +97,15 @@ def line_consensus(
     ).fetchone()
     if posteriors is None:
         posteriors = {int(k): float(v) for k, v in json.loads(row["posteriors"]).items()}
-    counts = {
-        int(r["line"]): (int(r["n_correct"]), int(r["n_wrong"]))
-        for r in conn.execute(
-            "SELECT v.line AS line, SUM(v.label = 1) AS n_correct, SUM(v.label = -1) AS n_wrong "
-            "FROM submissions s JOIN votes v ON v.submission = s.id "
-            "WHERE s.sample_id = ? AND s.is_current = 1 GROUP BY v.line",
-            (sample_id,),
-        )
-    }
+    counts: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for line, annotator, label in conn.execute(
+        "SELECT v.line, s.annotator_id, v.label FROM submissions s "
+        "JOIN votes v ON v.submission = s.id WHERE s.sample_id = ? AND s.is_current = 1",
+        (sample_id,),
+    ):
+        if voters is None or annotator in voters:
+            n_correct, n_wrong = counts[int(line)]
+            counts[int(line)] = (n_correct + (label == 1), n_wrong + (label == -1))
     comments = line_comments(conn, sample_id) if with_comments else {}
     result = []
     for line in json.loads(row["judged_lines"]):

@@ -28,7 +28,7 @@ class Context:
     store: Store
     engine: EngineConfig
     rng: random.Random = field(default_factory=random.Random)
-    """Draws the steady honeypot rate in routing (seeded in tests)."""
+    """Draws honeypot slots and picks in routing, under the write lock (seeded in tests)."""
     policy_last_run: float = float("-inf")
     """Monotonic time the quality policy last ran after a submission (see server/hooks.py)."""
     rate_limiter: RateLimiter | None = field(init=False)

@@ -3,13 +3,17 @@
 ``CrlhfError`` subclasses carry their own status and wire code; FastAPI's validation
 errors become 422 ``invalid_input`` with one detail per field, named the way a client
 writes it (``submissions[2].labels[0].label``); malformed JSON is a 422 that says so; an
-oversized body is 413 (see :class:`BodySizeLimit`). Bad input never reaches a 500.
+oversized body is 413 (see :class:`BodySizeLimit`); a body that is not JSON at all
+(invalid UTF-8, nesting too deep to parse) is the same 422 ``invalid_input`` as malformed
+JSON; a database constraint a route did not check first is 409 ``conflict`` naming it.
+Bad input never reaches a 500.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +23,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crlhf.errors import CrlhfError, PayloadTooLarge, RateLimited
+from crlhf.errors import Conflict, CrlhfError, PayloadTooLarge, RateLimited
 from crlhf.schemas import ErrorBody, ErrorDetail
 
 logger = logging.getLogger(__name__)
@@ -90,8 +94,25 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI raises a bare 400 for a body it could not even decode (invalid UTF-8,
+        # nesting past the parser's recursion limit): for the client, that is malformed JSON.
+        reason = type(exc.__cause__).__name__
+        message = f"malformed JSON: the body could not be decoded ({reason})"
+        detail = ErrorDetail(field="body", message=message)
+        return error_response(
+            422, ErrorBody(code="invalid_input", message=message, details=[detail])
+        )
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, ErrorBody(code=code, message=str(exc.detail)))
+
+
+async def _on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """A constraint the route did not check first (routes name the field where they can,
+    e.g. an unknown ``author_id``): a conflict with what is stored, never a 500."""
+    assert isinstance(exc, sqlite3.IntegrityError)
+    conflict = Conflict(f"the request conflicts with stored data ({exc})")
+    return error_response(conflict.status_code, crlhf_error_body(conflict))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -105,6 +126,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(CrlhfError, _on_crlhf_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(sqlite3.IntegrityError, _on_integrity_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
 

@@ -16,7 +16,7 @@ from crlhf_server.consensus import store_consensus
 
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.incremental import sample_consensus
-from crlhf.errors import Conflict, ProblemNotFound
+from crlhf.errors import Conflict, ProblemNotFound, UnknownAnnotator
 from crlhf.schemas import ImportResult, ProblemIn, SampleIn, judged_line_numbers
 
 _PROBLEM_FIELDS = (
@@ -82,6 +82,17 @@ def import_samples(
         if exists.fetchone() is None:
             raise ProblemNotFound(
                 f"no problem {sample.problem_id!r}; import it first", field=f"[{i}].problem_id"
+            )
+        if (
+            sample.author_id is not None
+            and not conn.execute(
+                "SELECT 1 FROM annotators WHERE id = ?", (sample.author_id,)
+            ).fetchone()
+        ):
+            raise UnknownAnnotator(
+                f"no annotator {sample.author_id} (author_id names the annotator who wrote the "
+                "code)",
+                field=f"[{i}].author_id",
             )
         meta = sample.meta.model_dump_json()
         gold = _gold_json(sample)

@@ -22,9 +22,9 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO
 
-from crlhf.errors import CrlhfError
+from crlhf.errors import DatabaseInUse
 
 READ_RETRIES = 20
 """A holder writes its JSON just after it takes the lock; a reader that lands in that gap
@@ -45,21 +45,6 @@ class Holder:
         pid = "an unknown PID" if self.pid is None else f"PID {self.pid}"
         port = "an unknown port" if self.port is None else f"port {self.port}"
         return f"{pid}, {port}"
-
-
-class DatabaseInUse(CrlhfError):
-    """Another live process already holds this database's instance lock."""
-
-    code: ClassVar[str] = "database_in_use"
-    status_code: ClassVar[int] = 409
-
-    def __init__(self, db: Path, holder: Holder) -> None:
-        self.db = db
-        self.holder = holder
-        super().__init__(
-            f"{db} is already served by another crlhf server ({holder.describe()}); "
-            "stop it first, or use another --db"
-        )
 
 
 def lock_path(db: Path) -> Path:
@@ -117,7 +102,7 @@ class InstanceLock:
         self.db = db
         self._handle: IO[str] | None = handle
 
-    def record(self, *, host: str, port: int) -> None:
+    def record(self, *, host: str | None, port: int | None) -> None:
         """Write who holds the lock (once the port is known, which may be after binding)."""
         if self._handle is None:
             raise RuntimeError("the instance lock was released")
@@ -145,11 +130,18 @@ class InstanceLock:
         self.release()
 
 
-def acquire(db: Path, *, host: str, port: int) -> InstanceLock:
-    """Take ``db``'s instance lock for this process and record ``host`` and ``port``.
+def acquire(
+    db: Path,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    purpose: str = "serve it (or use another --db)",
+) -> InstanceLock:
+    """Take ``db``'s instance lock for this process and record ``host`` and ``port`` (a
+    server's; a local command such as ``crlhf admin reset-token`` records neither).
 
-    Raises :class:`DatabaseInUse`, naming the holder's PID and port, when another live
-    process holds it.
+    Raises :class:`~crlhf.errors.DatabaseInUse`, naming the holder's PID and port and what
+    the caller wanted (``purpose``), when another live process holds it.
     """
     path = lock_path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,7 +151,12 @@ def acquire(db: Path, *, host: str, port: int) -> InstanceLock:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         try:
-            raise DatabaseInUse(db, _read(handle)) from None
+            holder = _read(handle)
+            raise DatabaseInUse(
+                f"{db} is held by a running crlhf server ({holder.describe()}); "
+                f"stop it first to {purpose}",
+                field="db",
+            ) from None
         finally:
             handle.close()
     lock = InstanceLock(db, handle)

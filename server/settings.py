@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,7 +35,15 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 4 * 1024 * 1024
     """Requests with a larger body are refused with 413 before they are parsed."""
     warmup_honeypots: Annotated[int, Field(ge=0)] = 5
-    """q: the first q tasks of every annotator are honeypots (the papers used 5 and 19)."""
+    """q: at least q of every annotator's first ``warmup_window`` tasks are honeypots (the
+    papers used 5 and 19 as the first tasks)."""
+    warmup_window: Annotated[int, Field(ge=1)] = 20
+    """W: the warm-up honeypots sit at random places among an annotator's first W tasks,
+    so the served order does not tell them apart (W = q serves them first, as the papers
+    did, at the price of telling every annotator which tasks they are)."""
+    warmup_max_skips: Annotated[int, Field(ge=0)] = 3
+    """Skips allowed while an annotator is in their first W tasks; more are refused (409),
+    so skipping cannot walk through the honeypots."""
     honeypot_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
     """After the warm-up, the probability that a task is a honeypot."""
     max_annotators_per_sample: Annotated[int, Field(ge=1)] = 5
@@ -43,14 +51,19 @@ class Settings(BaseSettings):
     honeypot_max_annotators: Annotated[int, Field(ge=1)] | None = 50
     """Honeypot rotation: each honeypot is shown to at most this many annotators, then
     retired, so its gold does not spread through the crowd (None: no limit)."""
+    honeypot_variant_lines: Annotated[int, Field(ge=0)] = 2
+    """An annotator is never served two codes of one problem with the same line count
+    that differ in at most this many lines when either is a honeypot: a one-line mutant
+    beside its reference (or two mutants of one reference) shows the planted line by a
+    plain diff (0: no such separation)."""
     estimator: str | None = None
     """Estimator of full refits and exports; None = the engine's default."""
     busy_timeout_ms: Annotated[int, Field(ge=0)] = 5000
     auto_pause: bool = True
-    """Apply the quality policy (crlhf.quality.policy) after accepted submissions: after
-    each one on a honeypot, and after every ``policy_check_every``-th of the annotator's."""
+    """Apply the quality policy (crlhf.quality.policy) after every ``policy_check_every``-th
+    accepted submission of an annotator, honeypot or not (server/hooks.py)."""
     policy_check_every: Annotated[int, Field(ge=1)] = 10
-    """How often (in the annotator's submissions) the policy looks at ordinary ones."""
+    """How often (in the annotator's submissions) the policy looks at them."""
     policy_min_interval_s: Annotated[float, Field(ge=0.0)] = 1.0
     """At most one policy run per this many seconds, whoever submits (bounds its cost)."""
     pause_min_gold_lines: Annotated[int, Field(ge=1)] = 30
@@ -76,3 +89,12 @@ class Settings(BaseSettings):
     posterior is at least this or at most 1 minus this."""
     admin_session_ttl_s: Annotated[float, Field(gt=0.0)] = 8 * 3600.0
     """How long an admin page login lasts (see server/admin_page/sessions.py)."""
+
+    @model_validator(mode="after")
+    def _window_holds_the_warmup(self) -> Settings:
+        if self.warmup_window < self.warmup_honeypots:
+            raise ValueError(
+                f"warmup_window ({self.warmup_window}) must be at least warmup_honeypots "
+                f"({self.warmup_honeypots})"
+            )
+        return self

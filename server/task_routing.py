@@ -1,31 +1,44 @@
 """Task routing: which sample an annotator gets next.
 
-1. Warm-up: an annotator's first q tasks are honeypots, so their reliability is measured
-   before their votes weigh much.
+1. Warm-up: q of an annotator's first W tasks are honeypots, at random places (each slot
+   of the window is a honeypot with probability r / n, r honeypots still due, n slots
+   left), so their reliability is measured before their votes weigh much and yet the
+   served order does not say which tasks were honeypots. A skipped task gives its slot
+   back (:mod:`server.skips`) and a skipped honeypot does not count toward q, so it is
+   replaced; skips during the window are limited (``warmup_max_skips``) so a walker that
+   skips everything cannot page through the honeypots.
 2. After that a task is a honeypot with probability ``honeypot_rate`` (reliability keeps
-   being checked); honeypots go least-served first.
+   being checked). Each pick is a random honeypot among those the annotator may get, so
+   no two annotators see the same list (rotation still retires a honeypot after
+   ``honeypot_max_annotators``).
 3. Otherwise the ordinary sample whose lines are least certain: the highest summed binary
    entropy of its current line posteriors, among samples served to fewer than
    ``max_annotators_per_sample`` annotators. Unvoted samples (every line at the prior)
    come first, and a sample the crowd agrees on sinks. Imported samples go before the
    bundled starter set (``samples.starter``), so a team's own data is never buried.
 
-An annotator never gets a sample twice. Tasks served but not yet submitted (nor skipped,
-see :mod:`server.skips`) are handed out again first, so a client that lost its prefetch
-gets them back.
+An annotator never gets a sample twice, and never two close variants of one problem's
+code (at most ``honeypot_variant_lines`` lines apart) when either is a honeypot: a one-line mutant
+next to its reference, or two mutants of one reference, would show the planted line by a
+plain diff. Tasks served but not yet submitted (nor skipped) are handed out again first,
+so a client that lost its prefetch gets them back.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crlhf_server import views
 from crlhf_server.settings import Settings
 
-from crlhf.schemas import Task
+from crlhf.schemas import Task, split_code
+
+PICK_TRIES = 16
+"""Candidates looked at per pick before giving up on one kind (variants are rare)."""
 
 
 def binary_entropy(p: float) -> float:
@@ -48,6 +61,10 @@ class RoutingPolicy:
     honeypot_max_annotators: int | None = None
     """Rotation: a honeypot is shown to at most this many annotators, then retired
     (None: no limit)."""
+    warmup_window: int | None = None
+    """W (None: W = q, the honeypots first)."""
+    variant_lines: int = 0
+    """Codes at most this many lines apart are close variants (0: no separation)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RoutingPolicy:
@@ -56,7 +73,20 @@ class RoutingPolicy:
             settings.honeypot_rate,
             settings.max_annotators_per_sample,
             settings.honeypot_max_annotators,
+            settings.warmup_window,
+            settings.honeypot_variant_lines,
         )
+
+    @property
+    def window(self) -> int:
+        return max(self.warmup_window or 0, self.warmup_honeypots)
+
+    def honeypot_chance(self, slot: int, due: int) -> float:
+        """Probability that the task in ``slot`` (0-based, skips not counted) is a
+        honeypot, with ``due`` warm-up honeypots still to serve."""
+        left = self.window - slot
+        warmup = due / left if left > 0 and due > 0 else 0.0
+        return max(warmup, self.honeypot_rate)
 
 
 _TASK_COLUMNS = (
@@ -76,36 +106,84 @@ _LIVE = "s.archived_at IS NULL"
 """Archived samples (``crlhf admin samples archive``) are never served."""
 
 
-def _pick_honeypot(conn: sqlite3.Connection, annotator_id: int, cap: int | None) -> str | None:
-    row = conn.execute(
-        f"SELECT s.id FROM samples s WHERE s.is_honeypot = 1 AND {_UNSEEN} AND {_NOT_OWN} "
-        f"AND {_LIVE} "
-        "AND (? IS NULL OR s.n_served < ?) ORDER BY s.n_served, s.seq LIMIT 1",
-        (annotator_id, annotator_id, cap, cap),
+def close_variants(a: str, b: str, lines: int) -> bool:
+    """Same number of lines, at most ``lines`` of them different."""
+    left, right = split_code(a), split_code(b)
+    if len(left) != len(right):
+        return False
+    differ = sum(x.text.strip() != y.text.strip() for x, y in zip(left, right, strict=True))
+    return differ <= lines
+
+
+def _shows_a_variant(
+    conn: sqlite3.Connection, annotator_id: int, sample_id: str, lines: int
+) -> bool:
+    """Whether serving ``sample_id`` would put it beside a close variant the annotator was
+    already served, with a honeypot on either side."""
+    if lines <= 0:
+        return False
+    candidate = conn.execute(
+        "SELECT problem_id, code, is_honeypot FROM samples WHERE id = ?", (sample_id,)
     ).fetchone()
-    return None if row is None else str(row[0])
+    # The problem's samples served to the annotator (only honeypots, unless the candidate
+    # is one): index lookups bounded by the problem's samples, not the annotator's history.
+    served = conn.execute(
+        "SELECT s.code FROM samples s WHERE s.problem_id = ? AND (s.is_honeypot = 1 OR ?) "
+        "AND EXISTS (SELECT 1 FROM assignments a WHERE a.annotator_id = ? AND a.sample_id = s.id)",
+        (candidate["problem_id"], candidate["is_honeypot"], annotator_id),
+    )
+    return any(close_variants(code, candidate["code"], lines) for (code,) in served)
 
 
-def _pick_uncertain(conn: sqlite3.Connection, annotator_id: int, cap: int) -> str | None:
+def _pick_honeypot(
+    conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolicy, rng: random.Random
+) -> str | None:
+    """A random honeypot the annotator may get: not seen, not theirs, not retired, not
+    archived, no close variant of what they saw."""
+    eligible = (
+        f"FROM samples s WHERE s.is_honeypot = 1 AND {_UNSEEN} AND {_NOT_OWN} AND {_LIVE} "
+        "AND (? IS NULL OR s.n_served < ?)"
+    )
+    cap = policy.honeypot_max_annotators
+    params = (annotator_id, annotator_id, cap, cap)
+    (n,) = conn.execute(f"SELECT COUNT(*) {eligible}", params).fetchone()
+    if not n:
+        return None
+    start = rng.randrange(n)
+    for k in range(min(n, PICK_TRIES)):
+        row = conn.execute(
+            f"SELECT s.id {eligible} ORDER BY s.seq LIMIT 1 OFFSET ?", (*params, (start + k) % n)
+        ).fetchone()
+        if not _shows_a_variant(conn, annotator_id, str(row[0]), policy.variant_lines):
+            return str(row[0])
+    return None
+
+
+def _pick_uncertain(
+    conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolicy
+) -> str | None:
     """The most uncertain open sample, the team's own before the bundled starter set."""
-    return _pick_uncertain_of(conn, annotator_id, cap, starter=0) or _pick_uncertain_of(
-        conn, annotator_id, cap, starter=1
+    return _pick_uncertain_of(conn, annotator_id, policy, starter=0) or _pick_uncertain_of(
+        conn, annotator_id, policy, starter=1
     )
 
 
 def _pick_uncertain_of(
-    conn: sqlite3.Connection, annotator_id: int, cap: int, *, starter: int
+    conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolicy, *, starter: int
 ) -> str | None:
-    row = conn.execute(
+    rows = conn.execute(
         # Walk the routing index in uncertainty order and stop at the first open, unseen
-        # sample; left alone, the planner prefers the n_served range and sorts every open
+        # samples; left alone, the planner prefers the n_served range and sorts every open
         # sample instead (milliseconds per pick on 5,000 samples, microseconds this way).
         "SELECT s.id FROM samples s INDEXED BY samples_routing "
         f"WHERE s.is_honeypot = 0 AND s.n_served < ? AND {_UNSEEN} AND {_NOT_OWN} "
-        f"AND {_LIVE} AND s.starter = ? ORDER BY s.uncertainty DESC, s.seq LIMIT 1",
-        (cap, annotator_id, annotator_id, starter),
-    ).fetchone()
-    return None if row is None else str(row[0])
+        f"AND {_LIVE} AND s.starter = ? ORDER BY s.uncertainty DESC, s.seq LIMIT ?",
+        (policy.max_annotators_per_sample, annotator_id, annotator_id, starter, PICK_TRIES),
+    )
+    for (sample_id,) in rows:
+        if not _shows_a_variant(conn, annotator_id, str(sample_id), policy.variant_lines):
+            return str(sample_id)
+    return None
 
 
 def _load_tasks(
@@ -120,40 +198,50 @@ def _load_tasks(
     return [views.task(row) for row in rows]
 
 
+def _warmup_due(conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolicy) -> int:
+    """Warm-up honeypots still to serve: q minus those served and not skipped."""
+    (served,) = conn.execute(
+        "SELECT COUNT(*) FROM assignments a JOIN samples s ON s.id = a.sample_id "
+        "WHERE a.annotator_id = ? AND s.is_honeypot = 1 AND a.skipped_at IS NULL",
+        (annotator_id,),
+    ).fetchone()
+    return max(0, policy.warmup_honeypots - int(served))
+
+
 def next_tasks(
     conn: sqlite3.Connection,
     annotator_id: int,
     count: int,
     policy: RoutingPolicy,
     *,
-    rolls: Sequence[float],
+    rng: random.Random,
     now: str,
 ) -> list[Task]:
     """Serve up to ``count`` tasks, recording each new assignment. Call inside a write.
 
-    ``rolls`` holds one uniform [0, 1) number per task (for the steady honeypot rate),
-    passed in so the function itself is deterministic.
+    ``rng`` draws the honeypot slots and picks; passed in (seeded in tests) so the
+    function is deterministic.
     """
     pending = _load_tasks(conn, annotator_id, _OPEN, ())[:count]
     served_before = conn.execute(
         "SELECT tasks_served FROM annotators WHERE id = ?", (annotator_id,)
     ).fetchone()[0]
+    in_window = served_before < policy.window
+    due = _warmup_due(conn, annotator_id, policy) if in_window else 0
     picked: list[str] = []
     for i in range(count - len(pending)):
-        honeypot_first = (
-            served_before + i < policy.warmup_honeypots or rolls[i] < policy.honeypot_rate
-        )
-        cap = policy.max_annotators_per_sample
+        honeypot_first = rng.random() < policy.honeypot_chance(served_before + i, due)
+        honeypot = ordinary = None
         if honeypot_first:
-            sample_id = _pick_honeypot(
-                conn, annotator_id, policy.honeypot_max_annotators
-            ) or _pick_uncertain(conn, annotator_id, cap)
+            honeypot = _pick_honeypot(conn, annotator_id, policy, rng)
+            ordinary = None if honeypot else _pick_uncertain(conn, annotator_id, policy)
         else:
-            sample_id = _pick_uncertain(conn, annotator_id, cap) or _pick_honeypot(
-                conn, annotator_id, policy.honeypot_max_annotators
-            )
+            ordinary = _pick_uncertain(conn, annotator_id, policy)
+            honeypot = None if ordinary else _pick_honeypot(conn, annotator_id, policy, rng)
+        sample_id = honeypot or ordinary
         if sample_id is None:
             break
+        due -= honeypot is not None
         conn.execute(
             "INSERT INTO assignments (annotator_id, sample_id, served_at) VALUES (?, ?, ?)",
             (annotator_id, sample_id, now),

@@ -19,6 +19,7 @@ from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 
 Handler = Callable[[CrlhfClient, argparse.Namespace], Awaitable[str]]
+LocalHandler = Callable[[argparse.Namespace], str]
 Arguments = Callable[[argparse.ArgumentParser], None]
 
 GROUPS: dict[str, str] = {
@@ -34,8 +35,10 @@ GROUPS: dict[str, str] = {
 class AdminCommand:
     name: str
     help: str
-    handler: Handler
+    handler: Handler | None
     arguments: Arguments | None
+    local: LocalHandler | None = None
+    """A command that works on a database file, not over HTTP (no --server or --token)."""
 
 
 COMMANDS: dict[str, AdminCommand] = {}
@@ -51,6 +54,22 @@ def command(
         if " " in name and group not in GROUPS:
             raise ValueError(f"admin command {name!r}: unknown group {group!r}")
         COMMANDS[name] = AdminCommand(name, help, handler, arguments)
+        return handler
+
+    return register
+
+
+def local_command(
+    name: str, help: str, arguments: Arguments | None = None
+) -> Callable[[LocalHandler], LocalHandler]:
+    """Register ``handler`` as ``crlhf admin NAME`` working on local files, not a server.
+
+    For recovery only (``reset-token``): everything else goes over HTTP so it works the
+    same against a remote server.
+    """
+
+    def register(handler: LocalHandler) -> LocalHandler:
+        COMMANDS[name] = AdminCommand(name, help, None, arguments, local=handler)
         return handler
 
     return register
@@ -81,22 +100,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
                 dest=f"{group}_action", required=True, metavar="ACTION"
             )
         where = groups[group] if group else actions
-        leaf = where.add_parser(action, parents=[common], help=cmd.help, description=cmd.help)
+        parents = [] if cmd.local is not None else [common]
+        leaf = where.add_parser(action, parents=parents, help=cmd.help, description=cmd.help)
         leaf.set_defaults(admin_command=cmd.name)
         if cmd.arguments is not None:
             cmd.arguments(leaf)
 
 
-async def _run(args: argparse.Namespace) -> str:
+async def _run(args: argparse.Namespace, handler: Handler) -> str:
     config = ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
     async with CrlhfClient.from_config(config, timeout=args.timeout) as client:
-        return await COMMANDS[args.admin_command].handler(client, args)
+        return await handler(client, args)
 
 
 def run(args: argparse.Namespace) -> int:
+    cmd = COMMANDS[args.admin_command]
+    if cmd.local is not None:
+        sys.stdout.write(cmd.local(args))
+        return 0
+    assert cmd.handler is not None
     if not args.verbose:  # one line per HTTP request is noise in a command's output
         logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.timeout <= 0:
         raise InvalidInput("--timeout must be positive", field="timeout")
-    sys.stdout.write(asyncio.run(_run(args)))
+    sys.stdout.write(asyncio.run(_run(args, cmd.handler)))
     return 0

@@ -235,11 +235,13 @@ class Executor:
     def _note_isolation(self, isolation: Isolation) -> None:
         with self._lock:
             if self.isolation is None:
-                level = logging.INFO if isolation.network_isolated else logging.WARNING
+                isolated = isolation.network_isolated and isolation.tmp_isolated
+                level = logging.INFO if isolated else logging.WARNING
                 logger.log(
                     level,
-                    "sandbox: network %s, uid %d, audit hook %s, python %s",
+                    "sandbox: network %s, temp dirs %s, uid %d, audit hook %s, python %s",
                     isolation.network,
+                    isolation.tmp,
                     isolation.uid,
                     "on" if isolation.audit_hook else "off",
                     isolation.python,

@@ -61,6 +61,10 @@ class Isolation:
     read_roots: list[str] = field(default_factory=list)
     preloaded: list[str] = field(default_factory=list)
     """Standard-library modules imported once in the runner, before the forks."""
+    tmp: str = "none"
+    """``tmpfs /tmp,/var/tmp,/dev/shm`` (a private mount namespace with its own tmpfs on
+    each), or ``none (why)``: then a sample under a private uid can write the shared ones,
+    and the runner removes what that uid left there after the run."""
 
     @classmethod
     def from_runner(cls, row: dict[str, Any]) -> Isolation:
@@ -76,8 +80,13 @@ class Isolation:
             rlimits={str(k): int(v) for k, v in row["rlimits"].items()},
             read_roots=[str(p) for p in row["read_roots"]],
             preloaded=[str(m) for m in row.get("preloaded", [])],
+            tmp=str(row.get("tmp", "none")),
         )
 
     @property
     def network_isolated(self) -> bool:
         return self.network.endswith("netns")
+
+    @property
+    def tmp_isolated(self) -> bool:
+        return self.tmp.startswith("tmpfs")

@@ -9,8 +9,9 @@ Three kinds of process, each forked from the one before:
 
 - the zygote (one per host worker, trusted, runs as the host's user) reads jobs from
   stdin and forks a runner per job, so Python's start-up is paid once per worker;
-- the runner (one per problem, trusted code until it forks) enters its own session and
-  network namespace, lowers its limits, drops to the job's uid, then runs each sample;
+- the runner (one per problem, trusted code until it forks) enters its own session,
+  network namespace and mount namespace (a fresh tmpfs on /tmp, /var/tmp and /dev/shm),
+  lowers its limits, drops to the job's uid, then runs each sample;
 - the sample process (one per sample, untrusted) becomes its own process group, points
   fds 0-2 at /dev/null, captures ``print`` output up to a cap, arms an audit hook (see
   ``_arm``) and executes the program. The runner waits for its verdict on a private pipe
@@ -34,6 +35,15 @@ from typing import Any, NoReturn
 
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+"""World-writable directories a sample could leave files in for later samples or users."""
+TMPFS_OPTIONS = b"mode=1777,size=64m,nr_inodes=4096"
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_CHILD_SUBREAPER = 36
@@ -161,6 +171,74 @@ def _isolate_network(libc: Any, ctypes: Any, privileged: bool) -> str:
     return f"none (unshare failed: {os.strerror(first)})"
 
 
+def _inside_any(path: str, roots: list[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _private_tmp(libc: Any, ctypes: Any, need_userns: bool) -> str:
+    """Enter a mount namespace with a fresh tmpfs on each of SHARED_TMP, if the OS lets us.
+
+    What a sample writes there vanishes with the namespace (when the runner and its
+    samples have exited) and no other process sees it. The job's own temp dir usually
+    lives under /tmp: it is bound back at its path first, so the sample and the host still
+    share it. ``need_userns``: not root and not yet in a user namespace.
+    """
+    workdir = os.getcwd()  # the job's temp dir (the runner chdir'd into it)
+    flags = CLONE_NEWNS | (CLONE_NEWUSER if need_userns else 0)
+    if libc.unshare(flags) != 0:
+        return f"none (unshare failed: {os.strerror(ctypes.get_errno())})"
+    # Nothing mounted here may propagate back to the host's namespace.
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return f"none (making mounts private failed: {os.strerror(ctypes.get_errno())})"
+    keep = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    covered: list[str] = []
+    for path in SHARED_TMP:
+        if os.path.isdir(path) and not os.path.islink(path):
+            target = path.encode()
+            if libc.mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, TMPFS_OPTIONS) == 0:
+                covered.append(path)
+    if _inside_any(workdir, covered):
+        os.makedirs(workdir, exist_ok=True)
+        source = f"/proc/self/fd/{keep}".encode()
+        if libc.mount(source, workdir.encode(), None, MS_BIND | MS_REC, None) != 0:
+            os._exit(4)  # the job's dir is gone from view: nothing can run correctly
+    os.close(keep)
+    os.chdir(workdir)
+    if not covered:
+        return "none (no tmpfs could be mounted)"
+    return "tmpfs " + ",".join(covered)
+
+
+def _sweep_own_files() -> int:
+    """Remove what this (private) uid left at the top of SHARED_TMP; returns the count.
+
+    Where the runner has its own tmpfs these are gone anyway; without one, a sample could
+    otherwise leave files for the next user of the directory. Called after every sample
+    process of the uid is dead, so nothing can recreate them.
+    """
+    import shutil  # the runner's own use, after every sample has ended
+
+    me = os.getuid()
+    removed = 0
+    for root in SHARED_TMP:
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != me:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
 def _set_limits(job: dict[str, Any]) -> dict[str, int]:
     limits = job["limits"]
     mib = 1024 * 1024
@@ -189,6 +267,8 @@ def _prepare(job: dict[str, Any], libc: Any, ctypes: Any, zygote: int) -> dict[s
     credential change clears it)."""
     privileged = job["uid"] is not None
     network = _isolate_network(libc, ctypes, privileged) if job["isolate_network"] else "off"
+    in_userns = network == "userns+netns"
+    tmp = _private_tmp(libc, ctypes, need_userns=not privileged and not in_userns)
     rlimits = _set_limits(job)
     if privileged:
         os.setgroups([])
@@ -203,6 +283,7 @@ def _prepare(job: dict[str, Any], libc: Any, ctypes: Any, zygote: int) -> dict[s
     job["read_roots"] = [*roots, "/dev/null", "/dev/urandom", *job["extra_read_roots"]]
     return {
         "network": network,
+        "tmp": tmp,
         "read_roots": job["read_roots"],
         "uid": os.getuid(),
         "gid": os.getgid(),
@@ -494,7 +575,9 @@ def _run_job(job: dict[str, Any], libc: Any, ctypes: Any, zygote: int) -> None:
     _send({"isolation": isolation})
     for index, program in enumerate(job["programs"], start=job["first_index"]):
         _send(_run_one(index, program, job, libc))
-    _send({"done": True, "swept": job["uid"] is not None and _sweep_own_uid()})
+    private = job["uid"] is not None
+    swept = private and _sweep_own_uid()
+    _send({"done": True, "swept": swept, "files_swept": _sweep_own_files() if private else 0})
 
 
 def serve(host: int) -> None:

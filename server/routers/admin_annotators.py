@@ -14,6 +14,7 @@ from crlhf.schemas import (
     AnnotatorCreated,
     AnnotatorIn,
     AnnotatorStats,
+    DbInt,
     ReliabilitySnapshot,
 )
 
@@ -33,24 +34,24 @@ def list_annotators(ctx: Ctx, admin: CurrentAdmin) -> list[Annotator]:
 
 
 @router.get("/{annotator_id}")
-def get_annotator(annotator_id: int, ctx: Ctx, admin: CurrentAdmin) -> Annotator:
+def get_annotator(annotator_id: DbInt, ctx: Ctx, admin: CurrentAdmin) -> Annotator:
     return annotators.get(ctx.store.read(), annotator_id)
 
 
 @router.post("/{annotator_id}/disable")
-def disable_annotator(annotator_id: int, ctx: Ctx, admin: CurrentAdmin) -> Annotator:
+def disable_annotator(annotator_id: DbInt, ctx: Ctx, admin: CurrentAdmin) -> Annotator:
     with ctx.store.write() as conn:
-        return annotators.set_active(conn, annotator_id, active=False)
+        return annotators.set_active(conn, annotator_id, active=False, actor_id=admin.id)
 
 
 @router.post("/{annotator_id}/enable")
-def enable_annotator(annotator_id: int, ctx: Ctx, admin: CurrentAdmin) -> Annotator:
+def enable_annotator(annotator_id: DbInt, ctx: Ctx, admin: CurrentAdmin) -> Annotator:
     with ctx.store.write() as conn:
         return annotators.set_active(conn, annotator_id, active=True)
 
 
 @router.get("/{annotator_id}/stats")
-def annotator_stats(annotator_id: int, ctx: Ctx, admin: CurrentAdmin) -> AnnotatorStats:
+def annotator_stats(annotator_id: DbInt, ctx: Ctx, admin: CurrentAdmin) -> AnnotatorStats:
     with ctx.store.snapshot() as conn:
         policy = RoutingPolicy.from_settings(ctx.settings)
         return annotators.stats(conn, ctx.engine, annotator_id, policy=policy)
@@ -58,7 +59,7 @@ def annotator_stats(annotator_id: int, ctx: Ctx, admin: CurrentAdmin) -> Annotat
 
 @router.get("/{annotator_id}/reliability")
 def reliability_history(
-    annotator_id: int, ctx: Ctx, admin: CurrentAdmin
+    annotator_id: DbInt, ctx: Ctx, admin: CurrentAdmin
 ) -> list[ReliabilitySnapshot]:
     conn = ctx.store.read()
     annotators.get(conn, annotator_id)

@@ -9,7 +9,7 @@ from crlhf_server.deps import Ctx
 from crlhf_server.responses import JsonAnswer
 from fastapi import APIRouter, Response, status
 
-from crlhf.schemas import BenchmarkResult, BenchmarkResultIn, ErrorBody, WebhookEvent
+from crlhf.schemas import BenchmarkResult, BenchmarkResultIn, DbInt, ErrorBody, WebhookEvent
 
 router = APIRouter(prefix="/v1/admin/benchmarks", tags=["admin"])
 
@@ -35,7 +35,7 @@ def post_result(body: BenchmarkResultIn, ctx: Ctx, admin: CurrentAdmin) -> Respo
 
 @router.get("")
 def list_results(
-    ctx: Ctx, admin: CurrentAdmin, round: int | None = None, suite: str | None = None
+    ctx: Ctx, admin: CurrentAdmin, round: DbInt | None = None, suite: str | None = None
 ) -> list[BenchmarkResult]:
     """Results oldest round first: the baseline (``round`` null), then round 1, 2, ..."""
     return benchmarks.list_results(ctx.store.read(), round_id=round, suite=suite)

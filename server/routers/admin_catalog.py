@@ -12,12 +12,12 @@ from crlhf_server.deps import Ctx
 from fastapi import APIRouter, Query
 
 from crlhf.errors import ProblemNotFound, SampleNotFound
-from crlhf.schemas import ImportResult, LineConsensus, Problem, ProblemIn, Sample, SampleIn
+from crlhf.schemas import DbInt, ImportResult, LineConsensus, Problem, ProblemIn, Sample, SampleIn
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 Limit = Annotated[int, Query(ge=1, le=10_000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[DbInt, Query(ge=0)]
 
 
 @router.post("/problems")
@@ -57,7 +57,7 @@ def list_samples(
     *,
     problem_id: str | None = None,
     honeypot: bool | None = None,
-    round: int | None = None,
+    round: DbInt | None = None,
     limit: Limit = 1000,
     offset: Offset = 0,
 ) -> list[Sample]:

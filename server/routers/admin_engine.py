@@ -18,6 +18,7 @@ from crlhf.schemas import (
     EXPORT_SCHEMA_HEADER,
     EXPORT_SCHEMA_VERSION,
     REFIT_HEADER,
+    DbInt,
     RefitRequest,
     RefitResult,
     SampleReward,
@@ -32,7 +33,7 @@ def rewards(
     admin: CurrentAdmin,
     problem_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[DbInt, Query(ge=0)] = 0,
 ) -> list[SampleReward]:
     where, params = ("problem_id = ?", (problem_id,)) if problem_id else ("1 = 1", ())
     rows = ctx.store.read().execute(
@@ -57,8 +58,8 @@ def export(
     ctx: Ctx,
     admin: CurrentAdmin,
     *,
-    min_votes: Annotated[int, Query(ge=1)] = 1,
-    min_annotators: Annotated[int, Query(ge=1)] = 1,
+    min_votes: Annotated[DbInt, Query(ge=1)] = 1,
+    min_annotators: Annotated[DbInt, Query(ge=1)] = 1,
     estimator: str | None = None,
     refit_first: Annotated[bool, Query(alias="refit")] = True,
 ) -> StreamingResponse:

@@ -10,7 +10,8 @@ from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
 from fastapi import APIRouter
 
-from crlhf.schemas import RoundProvenance, SampleProvenance
+from crlhf.errors import InvalidInput
+from crlhf.schemas import DbInt, RoundProvenance, SampleProvenance
 
 router = APIRouter(prefix="/v1/admin/provenance", tags=["admin"])
 
@@ -23,12 +24,15 @@ def sample_provenance(
     if at is None:
         when = now_iso()
     else:  # stored times are UTC ISO text (server/clock.py); naive means UTC
-        when = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        try:
+            when = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise InvalidInput("outside the representable dates", field="at") from None
     with ctx.store.snapshot() as conn:
         return provenance.sample(conn, ctx.engine, sample_id, when)
 
 
 @router.get("/rounds/{round_id}")
-def round_provenance(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> RoundProvenance:
+def round_provenance(round_id: DbInt, ctx: Ctx, admin: CurrentAdmin) -> RoundProvenance:
     with ctx.store.snapshot() as conn:
         return provenance.training_round(conn, ctx.engine, round_id)

@@ -11,7 +11,7 @@ from crlhf_server.hooks import emit_pauses
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from crlhf.schemas import AgreementReport, AnnotatorQuality, QualityAction
+from crlhf.schemas import AgreementReport, AnnotatorQuality, DbInt, QualityAction
 
 router = APIRouter(prefix="/v1/admin/quality", tags=["admin"])
 
@@ -42,7 +42,7 @@ def evaluate(ctx: Ctx, admin: CurrentAdmin) -> list[QualityAction]:
 
 @router.post("/annotators/{annotator_id}/reinstate")
 def reinstate(
-    annotator_id: int, ctx: Ctx, admin: CurrentAdmin, body: ReinstateIn | None = None
+    annotator_id: DbInt, ctx: Ctx, admin: CurrentAdmin, body: ReinstateIn | None = None
 ) -> QualityAction:
     with ctx.store.write() as conn:
         return quality.reinstate(
@@ -51,13 +51,15 @@ def reinstate(
 
 
 @router.get("/actions")
-def actions(ctx: Ctx, admin: CurrentAdmin, annotator_id: int | None = None) -> list[QualityAction]:
+def actions(
+    ctx: Ctx, admin: CurrentAdmin, annotator_id: DbInt | None = None
+) -> list[QualityAction]:
     return quality.actions(ctx.store.read(), annotator_id)
 
 
 @router.get("/agreement")
 def agreement(
-    ctx: Ctx, admin: CurrentAdmin, problem_id: str | None = None, round: int | None = None
+    ctx: Ctx, admin: CurrentAdmin, problem_id: str | None = None, round: DbInt | None = None
 ) -> AgreementReport:
     with ctx.store.snapshot() as conn:
         return quality.agreement(conn, problem_id, round)

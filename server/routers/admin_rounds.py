@@ -13,6 +13,7 @@ from crlhf_server.deps import Ctx
 from fastapi import APIRouter, Response, status
 
 from crlhf.schemas import (
+    DbInt,
     ErrorBody,
     RoundClaim,
     RoundHeartbeat,
@@ -72,7 +73,7 @@ def claim_round(body: RoundClaim, ctx: Ctx, admin: CurrentAdmin) -> Response | T
 
 
 @router.get("/{round_id}")
-def get_round(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
+def get_round(round_id: DbInt, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
     """The round with its benchmark results (``benchmarks``; lists leave it out)."""
     rounds.expire_leases(ctx)
     with ctx.store.snapshot() as conn:
@@ -95,7 +96,7 @@ def retry_round(round_id: int, ctx: Ctx, admin: CurrentAdmin) -> TrainingRound:
 
 @router.post("/{round_id}/heartbeat", responses={409: {"model": ErrorBody}})
 def heartbeat_round(
-    round_id: int, body: RoundHeartbeat, ctx: Ctx, admin: CurrentAdmin
+    round_id: DbInt, body: RoundHeartbeat, ctx: Ctx, admin: CurrentAdmin
 ) -> TrainingRound:
     """The worker's progress; the answer's ``status`` is ``cancelled`` when it must stop."""
     rounds.expire_leases(ctx)
@@ -105,7 +106,7 @@ def heartbeat_round(
 
 @router.post("/{round_id}/transition")
 def transition_round(
-    round_id: int, body: RoundTransition, ctx: Ctx, admin: CurrentAdmin
+    round_id: DbInt, body: RoundTransition, ctx: Ctx, admin: CurrentAdmin
 ) -> TrainingRound:
     rounds.expire_leases(ctx)
     with ctx.store.write() as conn:

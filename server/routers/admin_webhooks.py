@@ -7,7 +7,7 @@ from crlhf_server.auth import CurrentAdmin
 from crlhf_server.deps import Ctx
 from fastapi import APIRouter, status
 
-from crlhf.schemas import Webhook, WebhookDelivery, WebhookIn
+from crlhf.schemas import DbInt, Webhook, WebhookDelivery, WebhookIn
 
 router = APIRouter(prefix="/v1/admin/webhooks", tags=["admin"])
 
@@ -23,14 +23,14 @@ def list_webhooks(ctx: Ctx, admin: CurrentAdmin) -> list[Webhook]:
 
 
 @router.delete("/{webhook_id}")
-def deactivate(webhook_id: int, ctx: Ctx, admin: CurrentAdmin) -> Webhook:
+def deactivate(webhook_id: DbInt, ctx: Ctx, admin: CurrentAdmin) -> Webhook:
     """Stop deliveries (the webhook and its log stay, for the record)."""
     return webhooks.deactivate(ctx.store, webhook_id)
 
 
 @router.get("/deliveries")
 def deliveries(
-    ctx: Ctx, admin: CurrentAdmin, webhook_id: int | None = None
+    ctx: Ctx, admin: CurrentAdmin, webhook_id: DbInt | None = None
 ) -> list[WebhookDelivery]:
     """Every delivery attempt, oldest first."""
     return webhooks.deliveries(ctx.store, webhook_id)

@@ -24,4 +24,5 @@ async def me(ctx: Ctx, user: CurrentUser) -> Annotator:
 def my_stats(ctx: Ctx, user: CurrentUser) -> AnnotatorStats:
     with ctx.store.snapshot() as conn:
         policy = RoutingPolicy.from_settings(ctx.settings)
-        return annotators.stats(conn, ctx.engine, user.id, own_view=True, policy=policy)
+        cap = ctx.settings.max_annotators_per_sample
+        return annotators.stats(conn, ctx.engine, user.id, own_view=True, cap=cap, policy=policy)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from crlhf_server.auth import CurrentUser
 from crlhf_server.consensus import line_consensus
 from crlhf_server.deps import Ctx
-from crlhf_server.own_view import shown_posteriors
+from crlhf_server.own_view import shown_posteriors, shown_voters
 from fastapi import APIRouter
 
 from crlhf.errors import NotFound, NotServed, SampleNotFound
@@ -28,8 +28,9 @@ async def consensus(sample_id: str, ctx: Ctx, user: CurrentUser) -> list[LineCon
                 f"submit your own judgement of sample {sample_id!r} before seeing the consensus",
                 field="sample_id",
             )
-        shown = shown_posteriors(conn, ctx.engine, [sample_id])[sample_id]
-        return line_consensus(conn, sample_id, shown)
+        voters = shown_voters(conn, [sample_id], user.id, ctx.settings.max_annotators_per_sample)
+        shown = shown_posteriors(conn, ctx.engine, [sample_id], voters)[sample_id]
+        return line_consensus(conn, sample_id, shown, voters[sample_id])
 
 
 @router.get("/samples/{sample_id:path}/mine")

@@ -25,7 +25,6 @@ async def get_next_tasks(
     count: Annotated[int, Query(ge=1, le=MAX_TASKS_PER_REQUEST)] = 1,
 ) -> Response:
     policy = RoutingPolicy.from_settings(ctx.settings)
-    rolls = [ctx.rng.random() for _ in range(count)]
     with ctx.store.write() as conn:
-        tasks = next_tasks(conn, user.id, count, policy, rolls=rolls, now=now_iso())
+        tasks = next_tasks(conn, user.id, count, policy, rng=ctx.rng, now=now_iso())
     return _TASKS(tasks)

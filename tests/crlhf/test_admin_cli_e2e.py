@@ -60,7 +60,12 @@ WRONG_LINES = {"e2e-hp": {2}, "e2e-max-1": {2}}
 def server(live_server_factory, monkeypatch):
     """A server with only this test's data: no seed, one warm-up honeypot, no others."""
     live = live_server_factory(
-        env={"CRLHF_SEED": "false", "CRLHF_WARMUP_HONEYPOTS": "1", "CRLHF_HONEYPOT_RATE": "0"}
+        env={
+            "CRLHF_SEED": "false",
+            "CRLHF_WARMUP_HONEYPOTS": "1",
+            "CRLHF_WARMUP_WINDOW": "1",  # the honeypot first, so the test knows the order
+            "CRLHF_HONEYPOT_RATE": "0",
+        }
     )
     monkeypatch.setenv("CRLHF_SERVER", live.url)
     monkeypatch.setenv("CRLHF_ADMIN_TOKEN", live.admin_token)

@@ -72,6 +72,12 @@ def submission_for(
 def build_api(tmp_path: Path, **overrides: Any) -> tuple[Api, TestClient]:
     # Tests submit faster than any sensible spacing of quality-policy runs.
     overrides.setdefault("policy_min_interval_s", 0.0)
+    # Most tests want the warm-up honeypots first (W = q) to know what is served when;
+    # the tests of the spread-out window (tests/server/test_probes.py) set their own.
+    overrides.setdefault("warmup_window", max(1, overrides.get("warmup_honeypots", 5)))
+    # The fixture's honeypots are close variants of ordinary samples (s-p-clamp-0/1,
+    # s-p-chunks-0/1); tests that count on every sample being served turn separation off.
+    overrides.setdefault("honeypot_variant_lines", 0)
     settings = Settings(db=tmp_path / "crlhf.db", **overrides)
     store = open_store(settings)
     engine = engine_config(settings)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from crlhf_server import instance_lock
-from crlhf_server.instance_lock import DatabaseInUse, Holder
+from crlhf_server.instance_lock import Holder
+
+from crlhf.errors import DatabaseInUse
 
 HOLD = """
 import sys

@@ -86,6 +86,7 @@ def test_pause_needs_the_gold_minimum(make_api: Any) -> None:
             honeypot_rate=1.0,
             pause_min_gold_lines=minimum,
             pause_min_gold_wrong=3,
+            policy_check_every=1,  # the policy's schedule is blind to honeypots
         )
         bad = api.annotator(f"bad-{minimum}")
         for task in api.tasks(bad, count=3):

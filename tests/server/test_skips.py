@@ -108,3 +108,17 @@ def test_skip_accepts_ids_with_slashes(api: Api) -> None:
     assert "round-1/s-7" in served
     assert _skip(api, alice, "round-1/s-7") == 204
     assert _skip(api, alice, "round-1%2Fs-7") == 204
+
+
+def test_skips_are_limited_in_the_warmup_window_only(make_api: object) -> None:
+    api = make_api(warmup_honeypots=2, warmup_window=4, warmup_max_skips=1, honeypot_rate=0.0)  # type: ignore[operator]
+    alice = api.annotator("alice")
+    first, second = api.tasks(alice, count=2)
+    assert _skip(api, alice, first["sample_id"]) == 204
+    refused = api.client.post(f"/v1/tasks/{second['sample_id']}/skip", headers=alice)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "skip_refused"
+    assert refused.json()["details"][0]["field"] == "sample_id"
+    free = make_api(warmup_honeypots=0, warmup_window=4, warmup_max_skips=1)  # type: ignore[operator]
+    bob = free.annotator("bob")
+    assert [_skip(free, bob, t["sample_id"]) for t in free.tasks(bob, count=3)] == [204] * 3

@@ -154,6 +154,7 @@ def test_confidence_and_pause_events(make_api: Any, receiver: Receiver) -> None:
         target_confidence=0.6,
         pause_min_gold_lines=13,
         pause_min_gold_wrong=3,
+        policy_check_every=1,  # the policy's schedule is blind to honeypots
     )
     _register(api, receiver.url, ["sample.confident", "annotator.paused"])
     bad = api.annotator("bad")

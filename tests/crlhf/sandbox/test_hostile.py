@@ -216,3 +216,28 @@ def test_escaping_through_ctypes_or_subprocess_is_blocked(guarded: Executor) -> 
     results = guarded.run(programs)
     assert [r.outcome for r in results] == [Outcome.BLOCKED] * 4
     no_orphans(guarded)
+
+
+def test_shared_temp_dirs_keep_nothing_a_sample_wrote(executor: Executor) -> None:
+    """/tmp, /var/tmp and /dev/shm are world-writable: a sample gets its own tmpfs on each
+    (a private mount namespace), or, where the OS refuses one, what its private uid left
+    there is removed after the run. Either way the host finds nothing."""
+    tag = f"crlhf-canary-{os.getpid()}-{int(executor.audit)}"
+    targets = [f"{root}/{tag}" for root in ("/tmp", "/var/tmp", "/dev/shm")]
+    targets = [t for t in targets if os.path.isdir(os.path.dirname(t))]
+    programs = [f"open({t!r}, 'w').write('left behind')\n" for t in targets]
+    programs.append(f"import os\nos.mkdir({f'/tmp/{tag}-dir'!r})\n")
+    results = executor.run(programs)
+    isolation = executor.isolation
+    assert isolation is not None
+    if executor.audit:
+        assert {r.outcome for r in results} == {Outcome.BLOCKED}
+    elif not isolation.tmp_isolated and not executor.drop_privileges:
+        pytest.skip(f"no private tmpfs ({isolation.tmp}) and no private uid to sweep")
+    else:
+        assert {r.outcome for r in results} == {Outcome.PASSED}, results
+    leftovers = [t for t in [*targets, f"/tmp/{tag}-dir"] if os.path.lexists(t)]
+    assert leftovers == []
+    if IS_ROOT:
+        assert isolation.tmp == "tmpfs " + ",".join(os.path.dirname(t) for t in targets)
+    no_orphans(executor)

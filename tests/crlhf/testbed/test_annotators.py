@@ -100,6 +100,10 @@ def test_honeypot_truth_calibrates_and_a_contrarian_is_paused(live_server_factor
         env={
             "CRLHF_SEED": "false",
             "CRLHF_WARMUP_HONEYPOTS": "4",
+            # Honeypots first, and beside their references: the calibration measured here
+            # needs every gold line the crowd can give (the defaults hide honeypots better).
+            "CRLHF_WARMUP_WINDOW": "4",
+            "CRLHF_HONEYPOT_VARIANT_LINES": "0",
             "CRLHF_PAUSE_MIN_GOLD_LINES": "10",
             "CRLHF_PAUSE_MIN_GOLD_WRONG": "2",
             "CRLHF_POLICY_MIN_INTERVAL_S": "0",
