@@ -69,7 +69,9 @@ def line_consensus(
     """Per judged line: a posterior and the counts of current votes.
 
     ``posteriors`` default to the stored (live) ones; annotators get the ones of
-    :func:`server.own_view.shown_posteriors`. Counts come from votes only, never from gold.
+    :func:`server.own_view.shown_posteriors`. Counts come from votes only, never from gold;
+    ``n_machine_votes`` says how many of them are machine annotators' (included in the
+    posterior), so no client passes a checker off as the crowd.
     """
     row = conn.execute(
         "SELECT posteriors, judged_lines FROM samples WHERE id = ?", (sample_id,)
@@ -77,17 +79,19 @@ def line_consensus(
     if posteriors is None:
         posteriors = {int(k): float(v) for k, v in json.loads(row["posteriors"]).items()}
     counts = {
-        int(r["line"]): (int(r["n_correct"]), int(r["n_wrong"]))
+        int(r["line"]): (int(r["n_correct"]), int(r["n_wrong"]), int(r["n_machine"]))
         for r in conn.execute(
-            "SELECT v.line AS line, SUM(v.label = 1) AS n_correct, SUM(v.label = -1) AS n_wrong "
+            "SELECT v.line AS line, SUM(v.label = 1) AS n_correct, SUM(v.label = -1) AS n_wrong, "
+            "SUM(a.kind = 'machine') AS n_machine "
             "FROM submissions s JOIN votes v ON v.submission = s.id "
+            "JOIN annotators a ON a.id = s.annotator_id "
             "WHERE s.sample_id = ? AND s.is_current = 1 GROUP BY v.line",
             (sample_id,),
         )
     }
     result = []
     for line in json.loads(row["judged_lines"]):
-        n_correct, n_wrong = counts.get(line, (0, 0))
+        n_correct, n_wrong, n_machine = counts.get(line, (0, 0, 0))
         result.append(
             LineConsensus(
                 sample_id=sample_id,
@@ -96,6 +100,7 @@ def line_consensus(
                 n_votes=n_correct + n_wrong,
                 n_correct=n_correct,
                 n_wrong=n_wrong,
+                n_machine_votes=n_machine,
             )
         )
     return result

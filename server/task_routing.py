@@ -5,9 +5,10 @@
 2. After that a task is a honeypot with probability ``honeypot_rate`` (reliability keeps
    being checked); honeypots go least-served first.
 3. Otherwise the ordinary sample whose lines are least certain: the highest summed binary
-   entropy of its current line posteriors, among samples served to fewer than
-   ``max_annotators_per_sample`` annotators. Unvoted samples (every line at the prior)
-   come first, and a sample the crowd agrees on sinks.
+   entropy of its current line posteriors, among samples served to fewer people than
+   their human target (:func:`human_target`: ``max_annotators_per_sample``, fewer when
+   machine annotators already settle every line, more when they disagree). Unvoted
+   samples (every line at the prior) come first, and a sample the crowd agrees on sinks.
 
 An annotator never gets a sample twice. Tasks served but not yet submitted (nor skipped,
 see :mod:`server.skips`) are handed out again first, so a client that lost its prefetch
@@ -47,6 +48,13 @@ class RoutingPolicy:
     honeypot_max_annotators: int | None = None
     """Rotation: a honeypot is shown to at most this many annotators, then retired
     (None: no limit)."""
+    machine_confident_humans: int = 1
+    """People a sample needs when its machine votes alone give every judged line a
+    posterior of at least ``target_confidence`` either way (see :func:`human_target`)."""
+    machine_disagreement_humans: int = 1
+    """People a sample gets beyond ``max_annotators_per_sample`` when machine annotators
+    vote both ways on one of its lines."""
+    target_confidence: float = 0.95
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RoutingPolicy:
@@ -55,7 +63,30 @@ class RoutingPolicy:
             settings.honeypot_rate,
             settings.max_annotators_per_sample,
             settings.honeypot_max_annotators,
+            settings.machine_confident_humans,
+            settings.machine_disagreement_humans,
+            settings.target_confidence,
         )
+
+
+def human_target(
+    machine_posteriors: Iterable[float], machines_disagree: bool, policy: RoutingPolicy
+) -> int | None:
+    """How many people a sample should be served to, given its machine votes alone.
+
+    ``machine_posteriors``: each judged line's posterior from the machine annotators'
+    votes only (eq. 7 with their learnt reliabilities; a line no machine voted on sits at
+    the prior). Every line confident either way: ``machine_confident_humans`` (people
+    still check what the machines settled, at a fraction of the cost). Machines voting
+    both ways on a line: ``max_annotators_per_sample + machine_disagreement_humans``.
+    Otherwise None: the policy's ``max_annotators_per_sample``, as without machines.
+    """
+    if machines_disagree:
+        return policy.max_annotators_per_sample + policy.machine_disagreement_humans
+    values = list(machine_posteriors)
+    if values and all(max(p, 1.0 - p) >= policy.target_confidence for p in values):
+        return min(policy.machine_confident_humans, policy.max_annotators_per_sample)
+    return None
 
 
 _TASK_COLUMNS = (
@@ -87,7 +118,8 @@ def _pick_uncertain(conn: sqlite3.Connection, annotator_id: int, cap: int) -> st
         # sample; left alone, the planner prefers the n_served range and sorts every open
         # sample instead (milliseconds per pick on 5,000 samples, microseconds this way).
         "SELECT s.id FROM samples s INDEXED BY samples_routing "
-        f"WHERE s.is_honeypot = 0 AND s.n_served < ? AND {_UNSEEN} AND {_NOT_OWN} "
+        f"WHERE s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?) "
+        f"AND {_UNSEEN} AND {_NOT_OWN} "
         "ORDER BY s.uncertainty DESC, s.seq LIMIT 1",
         (cap, annotator_id, annotator_id),
     ).fetchone()

@@ -10,7 +10,9 @@ from crlhf_server.auth import CurrentAdmin
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
 from crlhf_server.export import export_rows
+from crlhf_server.machines import refresh_all_targets
 from crlhf_server.refit import refit
+from crlhf_server.task_routing import RoutingPolicy
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
@@ -38,7 +40,9 @@ def rewards(
 @router.post("/refit")
 def run_refit(body: RefitRequest, ctx: Ctx, admin: CurrentAdmin) -> RefitResult:
     with ctx.store.write() as conn:
-        return refit(conn, ctx.engine, body.estimator, dict(body.options), now_iso())
+        result = refit(conn, ctx.engine, body.estimator, dict(body.options), now_iso())
+        refresh_all_targets(conn, ctx.engine, RoutingPolicy.from_settings(ctx.settings))
+        return result
 
 
 @router.get(
@@ -55,6 +59,7 @@ def export(
     """Refit with ``estimator`` (default: the engine's), then stream one ExportRow per line."""
     with ctx.store.write() as conn:
         refit(conn, ctx.engine, estimator, {}, now_iso())
+        refresh_all_targets(conn, ctx.engine, RoutingPolicy.from_settings(ctx.settings))
         rows = export_rows(conn, min_votes)
 
     def lines() -> Iterator[str]:
