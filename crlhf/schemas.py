@@ -299,7 +299,7 @@ class MachineSubmission(Submission):
     served to that machine again. ``note`` says why in one line (a timeout, a crash).
     """
 
-    labels: Annotated[list[LineLabel], Field(max_length=10_000)]  # type: ignore[assignment]
+    labels: Annotated[list[LineLabel], Field(max_length=10_000)]
     note: Annotated[str | None, Field(max_length=500)] = None
 
 

@@ -20,6 +20,7 @@ Every other judged line abstains: a lint that finds nothing says little about a 
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import subprocess
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ _TERMINAL = (ast.Return, ast.Raise, ast.Break, ast.Continue)
 def ruff_binary() -> str:
     """The ruff executable of the ``machines`` extra; a one-line error naming it if absent."""
     try:
-        from ruff.__main__ import find_ruff_bin
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
     except ImportError as exc:
         raise CrlhfError("the static checker needs ruff: pip install 'crlhf[machines]'") from exc
     return str(find_ruff_bin())
@@ -49,8 +50,20 @@ def ruff_binary() -> str:
 def ruff_lines(source: str, *, timeout_s: float = 10.0, ruff: str | None = None) -> set[int]:
     """Lines of ``source`` that :data:`RUFF_RULES` flag."""
     done = subprocess.run(
-        [ruff or ruff_binary(), "check", "--isolated", "--no-cache", "--select", RUFF_RULES]
-        + ["--output-format", "json", "--exit-zero", "--stdin-filename", "sample.py", "-"],
+        [
+            ruff or ruff_binary(),
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            RUFF_RULES,
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "--stdin-filename",
+            "sample.py",
+            "-",
+        ],
         input=source,
         capture_output=True,
         text=True,
@@ -76,7 +89,7 @@ def unreachable_lines(tree: ast.AST) -> set[int]:
     """First line of each statement that follows a return/raise/break/continue in its block."""
     lines: set[int] = set()
     for block in _blocks(tree):
-        for before, after in zip(block, block[1:], strict=False):
+        for before, after in itertools.pairwise(block):
             if isinstance(before, _TERMINAL):
                 lines.add(after.lineno)
                 break
