@@ -277,7 +277,8 @@ class CrlhfClient:
             kind=AnnotatorKind.MACHINE if checker else AnnotatorKind.HUMAN,
             checker=checker,
             checker_version=checker_version,
-        ).model_dump(mode="json")
+        ).model_dump(mode="json", exclude_defaults=True)
+        body["role"] = role.value  # a person's body stays what older servers accept
         return await self._send("POST", "/v1/admin/annotators", AnnotatorCreated, body)
 
     async def list_annotators(self) -> list[Annotator]:
