@@ -11,7 +11,10 @@ competent, sloppy, spammers, adversarial), each judging every line of a sample f
 sensitivity and specificity, and 5 honeypots each (testbed bodies with one test-detected
 bug, gold attached). ``lazy``: 20% of them mark nothing (every vote +1). Machines see no
 honeypot (the server's default, ``machine_honeypots`` off); ``machines on honeypots``
-gives them the honeypots with gold too, to show what that calibration does.
+gives them the honeypots with gold too, to show what that calibration does. The broken
+checkers (random votes; always "correct") are measured at a fixed overlap of 3, so the
+comparison is the engine's weighting alone (routed, a checker voting at random also
+draws extra people through its disagreements).
 
 Aggregation is the server's: the default estimator of :class:`EngineConfig` over every
 vote with gold, rewards by :func:`crlhf.engine.reward.sample_rewards`. Policies:
@@ -335,36 +338,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             ("random votes", [random_machine]),
             ("always correct", [always_correct]),
         ):
-            for on_hp in (False, True):
-                results = [
-                    run_routed(Scenario(lay, people(seed, lazy), [*real, *extra], on_hp), 3, seed)
-                    for seed in range(seeds)
+            results = [
+                run_fixed(Scenario(lay, people(seed, lazy), [*real, *extra]), 3, seed)
+                for seed in range(seeds)
+            ]
+            accuracy, mae, _ = _mean(results)
+            rows.append(["20% lazy" if lazy else "default", label, f"{accuracy:.2%}", f"{mae:.4f}"])
+    print("broken checkers beside tests + static: the engine's weighting alone (overlap 3)")
+    print(render_table(["crowd", "broken checker", "line accuracy", "reward MAE"], rows))
+    print()
+    rows = []
+    for lazy in (False, True):
+        for on_hp in (False, True):
+            results = [
+                run_routed(Scenario(lay, people(seed, lazy), real, on_hp), 4, seed)
+                for seed in range(seeds)
+            ]
+            accuracy, mae, per_line = _mean(results)
+            rows.append(
+                [
+                    "20% lazy" if lazy else "default",
+                    "yes" if on_hp else "no",
+                    f"{per_line:.2f}",
+                    f"{accuracy:.2%}",
+                    f"{mae:.4f}",
                 ]
-                accuracy, mae, per_line = _mean(results)
-                rows.append(
-                    [
-                        "20% lazy" if lazy else "default",
-                        label,
-                        "yes" if on_hp else "no",
-                        f"{per_line:.2f}",
-                        f"{accuracy:.2%}",
-                        f"{mae:.4f}",
-                    ]
-                )
-    print("broken checkers beside tests + static, routed, cap 3")
-    print(
-        render_table(
-            [
-                "crowd",
-                "broken checker",
-                "machines on honeypots",
-                "human votes / line",
-                "line accuracy",
-                "reward MAE",
-            ],
-            rows,
-        )
-    )
+            )
+    print("machines calibrated with honeypot gold too (routed, cap 4)")
+    headers = ["crowd", "machines on honeypots", "human votes / line", "line accuracy"]
+    print(render_table([*headers, "reward MAE"], rows))
     return 0
 
 

@@ -105,4 +105,6 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.verbose:  # one line per request would drown the checkers' own lines
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     return asyncio.run(_main(args))

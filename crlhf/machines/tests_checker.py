@@ -16,7 +16,9 @@ Rule (``TestsChecker.check``), in order:
    highest Ochiai score (:func:`crlhf.machines.spectrum.ochiai`) when that score is
    positive, the lines were executed by more failing than passing tests, and at most
    ``max_blamed`` lines share it; a larger tie (straight-line code that every test runs)
-   says nothing about which line is wrong, so those lines abstain. All other lines abstain.
+   says nothing about which line is wrong, so those lines abstain. A line every test run
+   executed (a ``def`` line, module-level code) is never blamed by its score alone: when
+   every test fails it scores 1 whatever is wrong. All other lines abstain.
 
 Each test runs inside the sandbox (:class:`crlhf.sandbox.Executor`, audit hook and limits
 on) with the tracer of :mod:`crlhf.machines.spectrum`.
@@ -45,7 +47,8 @@ def verdict_from_traces(
     for t in traces:
         if not t.passed and t.error_line in judged_set:
             labels[t.error_line] = Label.WRONG
-    scores = {n: s for n, s in ochiai(traces).items() if n in judged_set}
+    always = frozenset.intersection(*(t.hits for t in traces))
+    scores = {n: s for n, s in ochiai(traces).items() if n in judged_set and n not in always}
     top = max(scores.values(), default=0.0)
     if top > 0.0:
         blamed = [n for n, s in scores.items() if s == top]

@@ -51,10 +51,13 @@ def test_failing_tests_blame_the_top_ochiai_line_and_the_crash_line() -> None:
     assert verdict_from_traces([1, 2, 3, 4, 5], traces) == {3: W, 5: W}
 
 
-def test_a_tie_larger_than_max_blamed_abstains() -> None:
+def test_a_tie_larger_than_max_blamed_abstains_and_lines_every_test_runs_are_spared() -> None:
     traces = [Trace(True, frozenset({1})), Trace(False, frozenset({1, 2, 3}))]
     assert verdict_from_traces([1, 2, 3], traces) == {2: W, 3: W}
     assert verdict_from_traces([1, 2, 3], traces, max_blamed=1) == {}
+    # Every test fails: the def line (run by all) is not blamed, the loop body is.
+    traces = [Trace(False, frozenset({1, 2})), Trace(False, frozenset({1, 2, 3}))]
+    assert verdict_from_traces([1, 2, 3], traces) == {3: W}
 
 
 def test_a_completion_is_run_after_the_prompt_it_continues() -> None:
@@ -105,9 +108,11 @@ def test_tests_checker_in_the_sandbox() -> None:
     assert checker.check(task(good, tests)).labels == dict.fromkeys([1, 2, 3, 4, 5], C)
     crash = "def f(xs):\n    if not xs:\n        return 1 / 0\n    return sum(xs)\n"
     assert checker.check(task(crash, tests)).labels == {3: W}
-    body = "    return sum(xs) + 1\n"  # a completion of the prompt in the description
+    # A completion of the prompt in the description; line 1 runs in every test (never
+    # blamed by its score), line 2 only in the failing one.
+    body = "    if not xs:\n        return 1\n    return sum(xs)\n"
     verdict = checker.check(task(body, tests, description="# sum\ndef f(xs):\n"))
-    assert verdict.labels == {1: W}
+    assert verdict.labels == {2: W}
 
 
 class _Broken:
