@@ -176,3 +176,25 @@ def test_confident_machine_votes_lower_the_samples_human_cap(api: Api) -> None:
     with api.context.store.write() as conn:
         policy = RoutingPolicy.from_settings(api.context.settings)
         assert machines.refresh_all_targets(conn, api.context.engine, policy) == 1
+
+
+def test_a_refit_calibrates_machines_on_people_and_keeps_people_apart(api: Api) -> None:
+    machine = _machine(api)
+    for name in ("a1", "a2", "a3"):
+        person = api.annotator(name)
+        for task in api.tasks(person, count=20):
+            body = submission_for(task, wrong={2})
+            answer = api.client.post("/v1/submissions", json=body, headers=person)
+            assert answer.status_code == 201
+    for task in _machine_tasks(api, machine):
+        judged = [line["number"] for line in task["lines"] if line["judged"]]
+        _submit(api, machine, task["sample_id"], dict.fromkeys(judged, -1))
+    response = api.client.post("/v1/admin/refit", json={}, headers=api.admin)
+    assert response.status_code == 200, response.text
+    rows = api.context.store.read().execute(
+        "SELECT a.kind, h.reliability FROM reliability_history h "
+        "JOIN annotators a ON a.id = h.annotator_id WHERE h.source LIKE 'refit:%'"
+    )
+    refitted = {r[0]: float(r[1]) for r in rows}
+    # The machine disagreed with three agreeing people on every line: well below ν.
+    assert refitted["machine"] < 0.5 < refitted["human"]
