@@ -58,6 +58,6 @@ def _static() -> Checker:
 CHECKERS: dict[str, Callable[[], Checker]] = {"tests": _tests, "static": _static}
 """Built-in checkers by name (the name an annotator is created with)."""
 
-BUILT_IN: dict[str, str] = {"tests": "2", "static": "2"}
+BUILT_IN: dict[str, str] = {"tests": "3", "static": "2"}
 """Each built-in checker's version: bump it when its rule changes, so a new annotator
 (with a fresh reliability) can be created for the new rule."""

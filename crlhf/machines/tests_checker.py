@@ -16,9 +16,11 @@ Rule (``TestsChecker.check``), in order:
    highest Ochiai score (:func:`crlhf.machines.spectrum.ochiai`) when that score is
    positive, the lines were executed by more failing than passing tests, and at most
    ``max_blamed`` lines share it; a larger tie (straight-line code that every test runs)
-   says nothing about which line is wrong, so those lines abstain. A line every test run
-   executed (a ``def`` line, module-level code) is never blamed by its score alone: when
-   every test fails it scores 1 whatever is wrong. All other lines abstain.
+   says nothing about which line is wrong, so those lines abstain. Module-level
+   statements (a ``def`` line, a constant) run on import in every test, so their score
+   says nothing and they are never blamed by it (only by a crash). All other lines
+   abstain. (Sparing every line that all tests execute instead cost 5 points of accuracy
+   on the testbed: ``benchmarks/machine_checkers.py``.)
 
 Each test runs inside the sandbox (:class:`crlhf.sandbox.Executor`, audit hook and limits
 on) with the tracer of :mod:`crlhf.machines.spectrum`.
@@ -26,6 +28,7 @@ on) with the tracer of :mod:`crlhf.machines.spectrum`.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
 from crlhf.machines.checkers import BUILT_IN, Verdict
@@ -35,10 +38,22 @@ from crlhf.sandbox import Executor
 from crlhf.schemas import Label, MachineTask
 
 
+def module_level_lines(prefix: str, code: str) -> frozenset[int]:
+    """Lines of ``code`` (its own numbering) that start a module-level statement."""
+    offset = len(prefix.splitlines())
+    tree = ast.parse(prefix + code)
+    return frozenset(node.lineno - offset for node in tree.body if node.lineno > offset)
+
+
 def verdict_from_traces(
-    judged: list[int], traces: list[Trace], *, max_blamed: int = 2
+    judged: list[int],
+    traces: list[Trace],
+    *,
+    max_blamed: int = 2,
+    spared: frozenset[int] = frozenset(),
 ) -> dict[int, Label]:
-    """Rules 3 and 4 of the module docstring over the reported traces."""
+    """Rules 3 and 4 of the module docstring over the reported traces; ``spared`` lines
+    (module-level statements) are never blamed by their Ochiai score."""
     judged_set = set(judged)
     if all(t.passed for t in traces):
         hit = set().union(*(t.hits for t in traces))
@@ -47,8 +62,7 @@ def verdict_from_traces(
     for t in traces:
         if not t.passed and t.error_line in judged_set:
             labels[t.error_line] = Label.WRONG
-    always = frozenset.intersection(*(t.hits for t in traces))
-    scores = {n: s for n, s in ochiai(traces).items() if n in judged_set and n not in always}
+    scores = {n: s for n, s in ochiai(traces).items() if n in judged_set and n not in spared}
     top = max(scores.values(), default=0.0)
     if top > 0.0:
         blamed = [n for n, s in scores.items() if s == top]
@@ -80,6 +94,7 @@ class TestsChecker:
         verdicts: list[Verdict | None] = []
         programs: list[list[str]] = []
         to_run: list[int] = []
+        spared: dict[int, frozenset[int]] = {}
         for i, task in enumerate(tasks):
             prefix, error = program_prefix(task)
             tests = task.problem.tests
@@ -92,6 +107,7 @@ class TestsChecker:
                 verdicts.append(None)
                 to_run.append(i)
                 programs.append([program(task.code, t, prefix) for t in split_tests(tests)])
+                spared[i] = module_level_lines(prefix, task.code)
         for i, results in zip(to_run, self.executor.run_many(programs), strict=True):
             traces = [
                 trace
@@ -100,7 +116,10 @@ class TestsChecker:
             ]
             if traces:
                 labels = verdict_from_traces(
-                    tasks[i].judged_numbers, traces, max_blamed=self.max_blamed
+                    tasks[i].judged_numbers,
+                    traces,
+                    max_blamed=self.max_blamed,
+                    spared=spared[i],
                 )
                 verdicts[i] = Verdict(labels)
             else:

@@ -55,9 +55,10 @@ def test_a_tie_larger_than_max_blamed_abstains_and_lines_every_test_runs_are_spa
     traces = [Trace(True, frozenset({1})), Trace(False, frozenset({1, 2, 3}))]
     assert verdict_from_traces([1, 2, 3], traces) == {2: W, 3: W}
     assert verdict_from_traces([1, 2, 3], traces, max_blamed=1) == {}
-    # Every test fails: the def line (run by all) is not blamed, the loop body is.
-    traces = [Trace(False, frozenset({1, 2})), Trace(False, frozenset({1, 2, 3}))]
-    assert verdict_from_traces([1, 2, 3], traces) == {3: W}
+    # Every test fails: the def line (module level, run on import) is spared.
+    traces = [Trace(False, frozenset({1, 2}), error_line=2), Trace(False, frozenset({1, 2}))]
+    assert verdict_from_traces([1, 2], traces) == {1: W, 2: W}
+    assert verdict_from_traces([1, 2], traces, spared=frozenset({1})) == {2: W}
 
 
 def test_a_completion_is_run_after_the_prompt_it_continues() -> None:
@@ -108,11 +109,12 @@ def test_tests_checker_in_the_sandbox() -> None:
     assert checker.check(task(good, tests)).labels == dict.fromkeys([1, 2, 3, 4, 5], C)
     crash = "def f(xs):\n    if not xs:\n        return 1 / 0\n    return sum(xs)\n"
     assert checker.check(task(crash, tests)).labels == {3: W}
-    # A completion of the prompt in the description; line 1 runs in every test (never
-    # blamed by its score), line 2 only in the failing one.
+    # A completion of the prompt in the description: numbered as the sample.
     body = "    if not xs:\n        return 1\n    return sum(xs)\n"
     verdict = checker.check(task(body, tests, description="# sum\ndef f(xs):\n"))
     assert verdict.labels == {2: W}
+    undefined = "def f(xs):\n    return sum(xs) + offset\n"  # the def line is spared
+    assert checker.check(task(undefined, tests)).labels == {2: W}
 
 
 class _Broken:
