@@ -258,7 +258,14 @@ def run_routed(s: Scenario, cap: int, seed: int) -> tuple[float, float, float]:
         human += cap * len(s.lay.line_of[index])
     first = fit(s.lay, votes, len(s.machine_sets))
     states, engine = dict(enumerate(first.states)), first.engine
-    policy = RoutingPolicy(0, 0.0, cap, None, 1, 1, 0.95)
+    policy = RoutingPolicy(
+        warmup_honeypots=0,
+        honeypot_rate=0.0,
+        max_annotators_per_sample=cap,
+        machine_confident_humans=1,
+        machine_disagreement_humans=1,
+        target_confidence=0.95,
+    )
     for index in range(warm, n):
         judged = sorted(s.lay.line_of[index])
         machine = [

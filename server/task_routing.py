@@ -63,9 +63,9 @@ class RoutingPolicy:
             settings.honeypot_rate,
             settings.max_annotators_per_sample,
             settings.honeypot_max_annotators,
-            settings.machine_confident_humans,
-            settings.machine_disagreement_humans,
-            settings.target_confidence,
+            machine_confident_humans=settings.machine_confident_humans,
+            machine_disagreement_humans=settings.machine_disagreement_humans,
+            target_confidence=settings.target_confidence,
         )
 
 

@@ -14,7 +14,7 @@ import os
 
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ENV_TOKEN, ClientConfig
-from crlhf.errors import InvalidInput
+from crlhf.errors import InvalidInput, RateLimited, ServerUnreachable
 from crlhf.machines.checkers import CHECKERS
 from crlhf.machines.runner import MachineRunner
 from crlhf.schemas import AnnotatorKind
@@ -92,13 +92,23 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         runners = await _runners(args, clients)
         while True:
+            wait = args.poll
             for runner in runners:
-                done = await runner.run_pass()
+                try:
+                    done = await runner.run_pass()
+                except (RateLimited, ServerUnreachable) as exc:
+                    if args.once:
+                        raise
+                    # A long-running loop outlives a busy or restarting server.
+                    logger.warning("%s: %s; trying again", runner.checker.name, exc)
+                    retry = getattr(exc, "retry_after_s", None)
+                    wait = max(wait, retry or 0.0)
+                    continue
                 if done:
                     logger.info("%s: judged %d samples", runner.checker.name, done)
             if args.once:
                 return 0
-            await asyncio.sleep(args.poll)
+            await asyncio.sleep(wait)
     finally:
         for client in clients:
             await client.aclose()

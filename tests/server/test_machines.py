@@ -149,7 +149,14 @@ def test_machines_are_left_out_of_quality_and_agreement(api: Api) -> None:
 
 
 def test_human_target_rule() -> None:
-    policy = RoutingPolicy(0, 0.0, 5, None, 1, 1, 0.95)
+    policy = RoutingPolicy(
+        warmup_honeypots=0,
+        honeypot_rate=0.0,
+        max_annotators_per_sample=5,
+        machine_confident_humans=1,
+        machine_disagreement_humans=1,
+        target_confidence=0.95,
+    )
     assert human_target([0.99, 0.02], False, policy) == 1
     assert human_target([0.99, 0.7], False, policy) is None
     assert human_target([0.99, 0.99], True, policy) == 6
