@@ -16,6 +16,7 @@ checkers' votes on them (cached, since the tests checker runs every sample in th
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ from crlhf.schemas import Label, MachineProblemView, MachineTask, ProblemIn, spl
 from crlhf.testbed.problems import all_instances
 
 MBPP_PATH = Path(__file__).resolve().parents[2] / "shared" / "data" / "mbpp" / "mbpp.jsonl"
-CACHE = Path("/tmp/crlhf-machine-bench")
+CACHE = Path(os.environ.get("CRLHF_MACHINE_BENCH_CACHE", "/tmp/crlhf-machine-bench"))
+"""Checker votes by data set and checker version (the smoke tests point it elsewhere)."""
 
 
 @dataclass(frozen=True)
