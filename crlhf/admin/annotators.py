@@ -87,9 +87,29 @@ async def list_annotators(client: CrlhfClient, args: argparse.Namespace) -> str:
         )
     if not annotators:
         return "(none)\n"
-    headers = ["id", "name", "role", "active", "reliability", "samples", "votes", "agreement"]
+    headers = [
+        "id",
+        "name",
+        "role",
+        "kind",
+        "active",
+        "reliability",
+        "samples",
+        "votes",
+        "agreement",
+    ]
     rows: list[list[Cell]] = [
-        [a.id, a.name, a.role.value, a.active, a.reliability, s.samples_done, s.votes, s.agreement]
+        [
+            a.id,
+            a.name,
+            a.role.value,
+            f"machine:{a.checker}" if a.kind is AnnotatorKind.MACHINE else a.kind.value,
+            a.active,
+            a.reliability,
+            s.samples_done,
+            s.votes,
+            s.agreement,
+        ]
         for a, s in zip(annotators, stats, strict=True)
     ]
     return render_table(headers, rows)

@@ -84,6 +84,9 @@ def test_checkers_vote_through_the_api_and_tokens_stay_apart(
     again = json.loads(_cli(capsys, "admin", "rewards", "--json"))
     assert sum(r["n_votes"] for r in again) == 8
 
+    listing = _cli(capsys, "admin", "list-annotators")
+    assert "machine:tests" in listing and "machine:static" in listing and "human" in listing
+
     # A person's token running the machines, and a machine's token in a person's client.
     done = subprocess.run(
         [sys.executable, "-m", "crlhf", "machines", "run", "--once", "--token", person],
