@@ -17,7 +17,11 @@ Variants: ``competent`` (10 annotators right 90% of the time, reliability-weight
 ``em-two-coin``), ``control`` (the same crowd's rewards shuffled across samples: the same
 numbers, no information), ``mixed`` (5 competent + 5 spammers at p = 1/2, weighted),
 ``mixed-majority`` (the same crowd, unweighted majority vote per line),
-``competent-majority`` and ``oracle`` (the true share of correct lines, no crowd).
+``competent-majority``, ``oracle`` (the true share of correct lines, no crowd),
+``machines-only`` (rewards from the ``tests`` and ``static`` checkers alone, no people)
+and ``mixed+machines`` (the mixed crowd plus both checkers, weighed as the server weighs
+machine annotators). The summary's last column is the gain in pass@1 points per 1,000
+people's votes on training samples (what people add over the checkers).
 
 Prints one table per variant (pass@1 per round, per seed and mean) and a summary table
 (gain from round 0 to the last round and to the best round, with the spread over seeds),
@@ -56,8 +60,14 @@ VARIANTS: dict[str, tuple[CrowdSpec | None, bool]] = {
     "mixed-majority": (CrowdSpec.with_spammers(5, 5, 0.9, estimator="majority"), False),
     "competent-majority": (CrowdSpec.competent(10, 0.9, estimator="majority"), False),
     "oracle": (None, False),
+    "machines-only": (None, False),
+    "mixed+machines": (CrowdSpec.with_spammers(5, 5, 0.9), False),
 }
-"""name -> (crowd, control); None is the oracle (no crowd noise)."""
+"""name -> (crowd, control); None is the oracle (no crowd noise), or with machines the
+checkers alone."""
+
+MACHINES = {"machines-only", "mixed+machines"}
+"""Variants where the built-in checkers (tests, static) vote too (docs/quality.md)."""
 
 FULL_PRETRAIN = PretrainConfig(n_layer=4, n_embd=128, n_head=4, epochs=8)
 QUICK_PRETRAIN = PretrainConfig(n_layer=2, n_embd=64, n_head=4, epochs=2)
@@ -89,6 +99,7 @@ def run_variant(
         max_new_tokens=48 if quick else 64,
         crowd=replace(crowd, seed=seed) if crowd is not None else None,
         control=control,
+        machines=name in MACHINES,
         ppo=PPO.model_copy(update={"threads": threads}),
         seed=seed,
     )
@@ -142,6 +153,7 @@ def print_tables(results: dict[str, dict[int, list[dict[str, float]]]], rounds: 
                 f"{100 * statistics.mean(final):+.1f}{spread}",
                 f"{100 * statistics.mean(best):+.1f}",
                 " ".join(f"{100 * g:+.0f}" for g in final),
+                _per_kilovote(results[name], statistics.mean(final)),
             ]
         )
     print_table(
@@ -154,9 +166,16 @@ def print_tables(results: dict[str, dict[int, list[dict[str, float]]]], rounds: 
             "gain r0->last (mean ± sd)",
             "gain r0->best",
             "per seed",
+            "pts / 1k human votes",
         ],
         summary,
     )
+
+
+def _per_kilovote(by_seed: dict[int, list[dict[str, float]]], gain: float) -> str:
+    """Mean gain (points) per 1,000 people's votes a run used; '-' without people."""
+    votes = statistics.mean(sum(r.get("human_votes", 0.0) for r in rs) for rs in by_seed.values())
+    return f"{100 * gain / (votes / 1000):+.3f}" if votes else "-"
 
 
 def plot(results: dict[str, dict[int, list[dict[str, float]]]], path: Path) -> None:

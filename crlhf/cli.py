@@ -46,6 +46,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     "worker": Subcommand(
         "crlhf.training.worker_cli", "claim requested training rounds from a server and run them"
     ),
+    "machines": Subcommand(
+        "crlhf.machines.cli", "machine annotators: the tests and static checkers vote on lines"
+    ),
     "demo": Subcommand(
         "crlhf.testbed.demo_cli", "the whole loop on the testbed: server, crowd, worker, rounds"
     ),

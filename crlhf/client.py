@@ -37,6 +37,7 @@ from crlhf.schemas import (
     Annotator,
     AnnotatorCreated,
     AnnotatorIn,
+    AnnotatorKind,
     AnnotatorQuality,
     AnnotatorStats,
     BatchReceipt,
@@ -48,6 +49,8 @@ from crlhf.schemas import (
     Health,
     ImportResult,
     LineConsensus,
+    MachineSubmission,
+    MachineTask,
     OwnSubmission,
     Problem,
     ProblemIn,
@@ -266,10 +269,35 @@ class CrlhfClient:
         """The caller's current submission of a sample (``NotFound`` if there is none)."""
         return await self._get(f"/v1/samples/{_seg(sample_id)}/mine", OwnSubmission)
 
+    # ----------------------------------------------------- machine annotator routes
+
+    async def machine_tasks(self, count: int = 1) -> list[MachineTask]:
+        """Samples this machine annotator has not judged yet, with the problem's tests."""
+        return await self._get("/v1/machines/tasks/next", list[MachineTask], {"count": count})
+
+    async def machine_submit(self, submission: MachineSubmission) -> SubmissionReceipt:
+        body = submission.model_dump(mode="json", exclude_none=True)
+        return await self._send("POST", "/v1/machines/submissions", SubmissionReceipt, body)
+
     # ------------------------------------------------------------- admin routes
 
-    async def create_annotator(self, name: str, role: Role = Role.ANNOTATOR) -> AnnotatorCreated:
-        body = AnnotatorIn(name=name, role=role).model_dump(mode="json")
+    async def create_annotator(
+        self,
+        name: str,
+        role: Role = Role.ANNOTATOR,
+        *,
+        checker: str | None = None,
+        checker_version: str | None = None,
+    ) -> AnnotatorCreated:
+        """A person's account, or with ``checker`` a machine annotator running that checker."""
+        body = AnnotatorIn(
+            name=name,
+            role=role,
+            kind=AnnotatorKind.MACHINE if checker else AnnotatorKind.HUMAN,
+            checker=checker,
+            checker_version=checker_version,
+        ).model_dump(mode="json", exclude_defaults=True)
+        body["role"] = role.value  # a person's body stays what older servers accept
         return await self._send("POST", "/v1/admin/annotators", AnnotatorCreated, body)
 
     async def list_annotators(self) -> list[Annotator]:

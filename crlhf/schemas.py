@@ -69,6 +69,18 @@ def _strict_label(value: object) -> object:
 WireLabel = Annotated[Label, BeforeValidator(_strict_label)]
 
 
+class AnnotatorKind(StrEnum):
+    """Who casts an annotator's votes: a person, or a checker program (``crlhf machines``).
+
+    A machine's votes enter the engine like a person's, weighted by a learned reliability,
+    but are kept out of people's agreement metrics, lazy-submitter detection and the
+    per-sample cap on people (docs/quality.md, "Machine annotators").
+    """
+
+    HUMAN = "human"
+    MACHINE = "machine"
+
+
 class _Wire(BaseModel):
     """Base for models received from clients: unknown fields are an error."""
 
@@ -167,6 +179,16 @@ class ProblemView(_View):
     """For highlighting the code (``python`` unless the problem names another)."""
 
 
+class MachineProblemView(ProblemView):
+    """What a machine annotator sees of a problem: a checker needs the tests, the function
+    they call and the prompt the sample continues. Served to machine tokens only."""
+
+    entry_point: str | None = None
+    tests: str | None = None
+    prompt: str | None = None
+    """What the model was given to complete (None: the description serves as the prompt)."""
+
+
 # ------------------------------------------------------------------------- samples
 
 
@@ -249,6 +271,21 @@ class Task(_View):
         return [line.number for line in self.lines if line.judged]
 
 
+class MachineTask(_View):
+    """A sample served to a machine annotator: like :class:`Task`, plus the problem's
+    tests and entry point. No honeypot flag, no gold, no other annotator's votes."""
+
+    sample_id: str
+    problem: MachineProblemView
+    code: str
+    lines: list[CodeLine]
+    served_at: datetime
+
+    @property
+    def judged_numbers(self) -> list[int]:
+        return [line.number for line in self.lines if line.judged]
+
+
 # --------------------------------------------------------------------- submissions
 
 
@@ -311,6 +348,18 @@ class Submission(_Wire):
         )
 
 
+class MachineSubmission(Submission):
+    """A machine annotator's votes on one sample: any subset of its judged lines.
+
+    A line left out is an abstention (no vote, not a +1); an empty ``labels`` records
+    that the machine looked at the sample and abstained on all of it, so it is not
+    served to that machine again. ``note`` says why in one line (a timeout, a crash).
+    """
+
+    labels: Annotated[list[LineLabel], Field(max_length=10_000)]
+    note: Annotated[str | None, Field(max_length=500)] = None
+
+
 class SubmissionBatch(_Wire):
     submissions: Annotated[list[Submission], Field(min_length=1, max_length=MAX_BATCH_SUBMISSIONS)]
 
@@ -344,6 +393,21 @@ class OwnSubmission(_View):
 class AnnotatorIn(_Wire):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     role: Role = Role.ANNOTATOR
+    kind: AnnotatorKind = AnnotatorKind.HUMAN
+    checker: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+    """A machine's checker (``tests``, ``static``...); required for machines only."""
+    checker_version: Annotated[str | None, Field(min_length=1, max_length=100)] = None
+
+    @model_validator(mode="after")
+    def _machine_fields(self) -> AnnotatorIn:
+        if self.kind is AnnotatorKind.MACHINE:
+            if self.checker is None:
+                raise ValueError("a machine annotator needs a checker name")
+            if self.role is not Role.ANNOTATOR:
+                raise ValueError("a machine annotator cannot be an admin")
+        elif self.checker is not None or self.checker_version is not None:
+            raise ValueError("only machine annotators have a checker")
+        return self
 
 
 class Annotator(_View):
@@ -353,6 +417,9 @@ class Annotator(_View):
     active: bool
     reliability: float
     created_at: datetime | None = None
+    kind: AnnotatorKind = AnnotatorKind.HUMAN
+    checker: str | None = None
+    checker_version: str | None = None
 
 
 class AnnotatorCreated(_View):
@@ -393,6 +460,9 @@ class LineConsensus(_View):
     """Annotators' comments on this line (current submissions). Filled for admins only
     (``crlhf admin consensus``); an annotator's own view leaves it empty, so comments
     never sway a later vote."""
+    n_machine_votes: int = 0
+    """How many of ``n_votes`` came from machine annotators (checkers, not people): the
+    posterior includes them, and a client showing "the crowd" says so."""
 
     @property
     def label(self) -> Label:
@@ -795,6 +865,8 @@ class ProvenanceVote(_View):
     revision: int
     comment: str | None = None
     """The annotator's comment on this line, if any."""
+    machine: bool = False
+    """Cast by a machine annotator (a checker), not a person."""
 
 
 class AnnotatorWeight(_View):
@@ -807,6 +879,8 @@ class AnnotatorWeight(_View):
     weight: float
     """logit(reliability): the weight of a vote in eq. 7."""
     votes: int
+    kind: AnnotatorKind = AnnotatorKind.HUMAN
+    """A machine annotator's votes are a checker's, not a person's."""
 
 
 class SampleProvenance(_View):

@@ -14,7 +14,7 @@ from crlhf_server.task_routing import RoutingPolicy, tasks_left
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.incremental import AnnotatorState
 from crlhf.errors import AnnotatorNotFound, Conflict
-from crlhf.schemas import Annotator, AnnotatorCreated, AnnotatorStats, Role
+from crlhf.schemas import Annotator, AnnotatorCreated, AnnotatorKind, AnnotatorStats, Role
 
 
 def create(
@@ -25,8 +25,14 @@ def create(
     *,
     now: str,
     token: str | None = None,
+    kind: AnnotatorKind = AnnotatorKind.HUMAN,
+    checker: str | None = None,
+    checker_version: str | None = None,
 ) -> AnnotatorCreated:
-    """Create an account; the returned token is the only copy that will ever exist."""
+    """Create an account; the returned token is the only copy that will ever exist.
+
+    A machine annotator (``kind`` machine) names its checker; its token works only on
+    the machine routes (server/routers/machines.py)."""
     if conn.execute("SELECT 1 FROM annotators WHERE name = ?", (name,)).fetchone():
         raise Conflict(f"an annotator named {name!r} exists", field="name")
     token = token or new_token()
@@ -35,8 +41,21 @@ def create(
     reliability = state.reliability(engine)
     cursor = conn.execute(
         "INSERT INTO annotators (name, role, active, token_hash, state, reliability, "
-        "shown_state, shown_reliability, created_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?)",
-        (name, role.value, hash_token(token), encoded, reliability, encoded, reliability, now),
+        "shown_state, shown_reliability, created_at, kind, checker, checker_version) "
+        "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            name,
+            role.value,
+            hash_token(token),
+            encoded,
+            reliability,
+            encoded,
+            reliability,
+            now,
+            kind.value,
+            checker,
+            checker_version,
+        ),
     )
     conn.execute(
         "INSERT INTO reliability_history (annotator_id, reliability, state, source, created_at) "

@@ -18,7 +18,7 @@ from crlhf_server.deps import Context, get_context
 from fastapi import Depends, Header
 
 from crlhf.errors import AnnotatorPaused, AuthenticationFailed, PermissionDenied
-from crlhf.schemas import Role
+from crlhf.schemas import AnnotatorKind, Role
 
 
 def new_token() -> str:
@@ -36,6 +36,7 @@ class Principal:
     id: int
     name: str
     role: Role
+    kind: AnnotatorKind = AnnotatorKind.HUMAN
 
 
 def _bearer(authorization: str | None) -> str:
@@ -56,7 +57,7 @@ async def authenticate(
     row = (
         ctx.store.read()
         .execute(
-            "SELECT id, name, role, active, paused_at, pause_reason FROM annotators "
+            "SELECT id, name, role, kind, active, paused_at, pause_reason FROM annotators "
             "WHERE token_hash = ?",
             (token_hash,),
         )
@@ -71,7 +72,12 @@ async def authenticate(
             f"you are paused ({row['pause_reason']}); an admin can reinstate you",
             field="token",
         )
-    principal = Principal(id=int(row["id"]), name=str(row["name"]), role=Role(row["role"]))
+    principal = Principal(
+        id=int(row["id"]),
+        name=str(row["name"]),
+        role=Role(row["role"]),
+        kind=AnnotatorKind(row["kind"]),
+    )
     if principal.role is Role.ANNOTATOR and ctx.rate_limiter is not None:
         ctx.rate_limiter.check(principal.id)
     return principal
@@ -83,5 +89,29 @@ async def require_admin(principal: Annotated[Principal, Depends(authenticate)]) 
     return principal
 
 
+async def require_human(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """A person's token: people's task, submission and consensus routes refuse machines,
+    so a machine never sees other votes and never takes a person's place in routing."""
+    if principal.kind is AnnotatorKind.MACHINE:
+        raise PermissionDenied(
+            "this is a machine annotator's token; it works only with `crlhf machines run` "
+            "(/v1/machines/...), not with a person's client"
+        )
+    return principal
+
+
+async def require_machine(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    """A machine annotator's token (``crlhf admin create-annotator NAME --machine CHECKER``)."""
+    if principal.kind is not AnnotatorKind.MACHINE:
+        raise PermissionDenied(
+            "this route is for machine annotators only; create one with "
+            "`crlhf admin create-annotator NAME --machine CHECKER` and run "
+            "`crlhf machines run` with its token"
+        )
+    return principal
+
+
 CurrentUser = Annotated[Principal, Depends(authenticate)]
+CurrentHuman = Annotated[Principal, Depends(require_human)]
+CurrentMachine = Annotated[Principal, Depends(require_machine)]
 CurrentAdmin = Annotated[Principal, Depends(require_admin)]

@@ -89,27 +89,34 @@ def line_consensus(
 
     ``posteriors`` default to the stored (live) ones; annotators get the ones of
     :func:`server.own_view.shown_posteriors`, and counts of the ``voters`` they may see
-    (:func:`server.own_view.shown_voters`). Counts come from votes only, never from gold.
-    ``with_comments`` (admins) adds the annotators' comments per line.
+    (:func:`server.own_view.shown_voters`). Counts come from votes only, never from gold;
+    ``n_machine_votes`` says how many of them are machine annotators' (included in the
+    posterior), so no client passes a checker off as the crowd. ``with_comments`` (admins)
+    adds the annotators' comments per line.
     """
     row = conn.execute(
         "SELECT posteriors, judged_lines FROM samples WHERE id = ?", (sample_id,)
     ).fetchone()
     if posteriors is None:
         posteriors = {int(k): float(v) for k, v in json.loads(row["posteriors"]).items()}
-    counts: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
-    for line, annotator, label in conn.execute(
-        "SELECT v.line, s.annotator_id, v.label FROM submissions s "
-        "JOIN votes v ON v.submission = s.id WHERE s.sample_id = ? AND s.is_current = 1",
+    counts: dict[int, tuple[int, int, int]] = defaultdict(lambda: (0, 0, 0))
+    for line, annotator, label, machine in conn.execute(
+        "SELECT v.line, s.annotator_id, v.label, a.kind = 'machine' FROM submissions s "
+        "JOIN votes v ON v.submission = s.id JOIN annotators a ON a.id = s.annotator_id "
+        "WHERE s.sample_id = ? AND s.is_current = 1",
         (sample_id,),
     ):
         if voters is None or annotator in voters:
-            n_correct, n_wrong = counts[int(line)]
-            counts[int(line)] = (n_correct + (label == 1), n_wrong + (label == -1))
+            n_correct, n_wrong, n_machine = counts[int(line)]
+            counts[int(line)] = (
+                n_correct + (label == 1),
+                n_wrong + (label == -1),
+                n_machine + bool(machine),
+            )
     comments = line_comments(conn, sample_id) if with_comments else {}
     result = []
     for line in json.loads(row["judged_lines"]):
-        n_correct, n_wrong = counts.get(line, (0, 0))
+        n_correct, n_wrong, n_machine = counts.get(line, (0, 0, 0))
         result.append(
             LineConsensus(
                 sample_id=sample_id,
@@ -119,6 +126,7 @@ def line_consensus(
                 n_correct=n_correct,
                 n_wrong=n_wrong,
                 comments=comments.get(line, []),
+                n_machine_votes=n_machine,
             )
         )
     return result

@@ -292,3 +292,15 @@ def m015_own_problems(db: sqlite_utils.Database) -> None:
             set_at TEXT NOT NULL
         )"""
     )
+
+
+@migrations(name="m016_machine_annotators")
+def m016_machine_annotators(db: sqlite_utils.Database) -> None:
+    """Machine annotators (server/machines.py): an annotator's kind (``human`` or
+    ``machine``) and a machine's checker name and version; a sample's human-annotator
+    target, set from its machine votes (server/task_routing.py, ``human_target``); NULL
+    is the policy's ``max_annotators_per_sample``."""
+    db.execute("ALTER TABLE annotators ADD COLUMN kind TEXT NOT NULL DEFAULT 'human'")
+    db.execute("ALTER TABLE annotators ADD COLUMN checker TEXT")
+    db.execute("ALTER TABLE annotators ADD COLUMN checker_version TEXT")
+    db.execute("ALTER TABLE samples ADD COLUMN human_target INTEGER")

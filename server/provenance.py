@@ -22,6 +22,7 @@ from crlhf_server.views import parse_time
 from crlhf.engine.config import EngineConfig
 from crlhf.errors import SampleNotFound
 from crlhf.schemas import (
+    AnnotatorKind,
     AnnotatorWeight,
     Label,
     ProvenanceSample,
@@ -45,8 +46,8 @@ def _weights(
     for annotator_id in sorted(counts):
         row = conn.execute(
             "SELECT a.name, (SELECT h.reliability FROM reliability_history h "
-            "WHERE h.annotator_id = a.id AND h.created_at <= ? ORDER BY h.id DESC LIMIT 1) "
-            "FROM annotators a WHERE a.id = ?",
+            "WHERE h.annotator_id = a.id AND h.created_at <= ? ORDER BY h.id DESC LIMIT 1), "
+            "a.kind FROM annotators a WHERE a.id = ?",
             (at, annotator_id),
         ).fetchone()
         p = engine.initial_reliability if row[1] is None else float(row[1])
@@ -58,6 +59,7 @@ def _weights(
                 reliability=p,
                 weight=math.log(clamped / (1.0 - clamped)),
                 votes=counts[annotator_id],
+                kind=AnnotatorKind(row[2]),
             )
         )
     return out
@@ -74,8 +76,9 @@ def sample(
         (sample_id, at),
     ).fetchone()
     rows = conn.execute(
-        "SELECT s.annotator_id, v.line, v.label, s.submission_id, s.revision, v.comment "
-        f"FROM submissions s JOIN votes v ON v.submission = s.id "
+        "SELECT s.annotator_id, v.line, v.label, s.submission_id, s.revision, v.comment, "
+        "a.kind = 'machine' FROM submissions s JOIN votes v ON v.submission = s.id "
+        "JOIN annotators a ON a.id = s.annotator_id "
         f"WHERE s.sample_id = :id AND {_CURRENT_AT} ORDER BY s.annotator_id, v.line",
         {"id": sample_id, "t": at},
     ).fetchall()
@@ -98,6 +101,7 @@ def sample(
                 submission_id=r[3],
                 revision=r[4],
                 comment=r[5],
+                machine=bool(r[6]),
             )
             for r in rows
         ],

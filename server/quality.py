@@ -59,8 +59,11 @@ class _Assessment:
 
 
 def _annotators(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """People only: machine annotators are neither paused nor judged lazy (their votes
+    are weighed by the engine, and a checker that abstains is not a lazy person)."""
     return conn.execute(
-        "SELECT id, name, role, paused_at, pause_reason, reinstated_at FROM annotators ORDER BY id"
+        "SELECT id, name, role, paused_at, pause_reason, reinstated_at FROM annotators "
+        "WHERE kind = 'human' ORDER BY id"
     ).fetchall()
 
 
@@ -255,8 +258,9 @@ def agreement(
     conn: sqlite3.Connection, problem_id: str | None = None, round_: int | None = None
 ) -> AgreementReport:
     """Krippendorff's alpha, Fleiss' kappa and pairwise agreement of the current votes on
-    non-honeypot samples of a problem, a generation round, or everything."""
-    where, params = "s.is_current = 1 AND p.is_honeypot = 0", list[object]()
+    non-honeypot samples of a problem, a generation round, or everything. People's votes
+    only: machine annotators' votes would make the crowd look more (or less) agreed."""
+    where, params = "s.is_current = 1 AND p.is_honeypot = 0 AND a.kind = 'human'", list[object]()
     if problem_id is not None:
         where += " AND p.problem_id = ?"
         params.append(problem_id)
@@ -265,7 +269,8 @@ def agreement(
         params.append(round_)
     rows = conn.execute(
         "SELECT s.sample_id, v.line, s.annotator_id, v.label FROM submissions s "
-        f"JOIN samples p ON p.id = s.sample_id JOIN votes v ON v.submission = s.id WHERE {where}",
+        "JOIN samples p ON p.id = s.sample_id JOIN votes v ON v.submission = s.id "
+        f"JOIN annotators a ON a.id = s.annotator_id WHERE {where}",
         params,
     ).fetchall()
     lines: dict[tuple[str, int], int] = {}

@@ -1,8 +1,11 @@
 """Full refit: one estimator over every current vote, persisted; the source of exports.
 
-Honeypot lines enter the fit as gold. The fit's line posteriors replace the stored ones
-of every sample, each sample's reward is recomputed from them (:func:`sample_rewards`),
-and every annotator who voted gets the fitted state (:func:`states_from_fit`) and a
+Honeypot lines enter the fit as gold. Machine annotators' votes do not enter the
+estimator: people's votes are fitted alone, each machine is calibrated on the lines people
+settled, and its votes are added by eq. 7 (:mod:`crlhf.engine.machine_calibration`).
+The fit's line posteriors replace the stored ones of every sample, each sample's reward
+is recomputed from them (:func:`sample_rewards`), and every annotator who voted gets the
+fitted state (:func:`states_from_fit`; a machine its calibrated one) and a
 ``refit:<name>`` reliability snapshot. A sample or an annotator the fit leaves as it was
 gets no history row (refitting twice on the same votes writes nothing the second time),
 and the result says what changed: p0 before and after, how many rewards and shown
@@ -26,7 +29,8 @@ from crlhf_server.engine_state import fitted_class_prior, store_class_prior, sto
 
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.estimators import make_estimator
-from crlhf.engine.incremental import SampleConsensus, states_from_fit
+from crlhf.engine.incremental import AnnotatorState, SampleConsensus, states_from_fit
+from crlhf.engine.machine_calibration import fit_with_machines
 from crlhf.engine.reward import sample_rewards
 from crlhf.engine.votes import VoteSet
 from crlhf.schemas import RefitResult
@@ -79,6 +83,9 @@ def refit(
         "SELECT s.sample_id, s.annotator_id, v.line, v.label FROM submissions s "
         "JOIN votes v ON v.submission = s.id WHERE s.is_current = 1 ORDER BY s.id, v.line"
     ).fetchall()
+    machine_ids = {
+        int(r[0]) for r in conn.execute("SELECT id FROM annotators WHERE kind = 'machine'")
+    }
     annotator_ids = sorted({int(r[1]) for r in rows})
     if not rows:
         return RefitResult(
@@ -99,13 +106,21 @@ def refit(
         n_annotators=len(annotator_ids),
         gold=gold,
     )
-    estimator.fit(votes, line_sample=line_sample)
-    class_prior = fitted_class_prior(estimator)
+    is_machine = np.array([a in machine_ids for a in annotator_ids], dtype=np.bool_)
+    states: list[AnnotatorState] | None = None
+    if is_machine.any():
+        # Machines are calibrated on people's agreement, then added by eq. 7
+        # (crlhf/engine/machine_calibration.py says why).
+        fitted = fit_with_machines(estimator, votes, is_machine, line_sample, engine)
+        class_prior, posterior, states = fitted.class_prior, fitted.posterior, fitted.states
+    else:
+        estimator.fit(votes, line_sample=line_sample)
+        class_prior = fitted_class_prior(estimator)
+        posterior = np.asarray(estimator.posterior_, dtype=np.float64)
     store_class_prior(conn, class_prior, now)
     if class_prior is not None:
         # The states' reliabilities (p0·s + (1−p0)·c) rest on the p0 the fit learnt.
         engine = engine.model_copy(update={"prior": class_prior})
-    posterior = np.asarray(estimator.posterior_, dtype=np.float64)
     rewards = sample_rewards(posterior, line_sample, votes, engine, n_samples=len(samples))
     source = f"refit:{name}"
     rewards_changed, max_reward_change = 0, 0.0
@@ -142,9 +157,9 @@ def refit(
         )
     }
     reliabilities_changed, max_reliability_change = 0, 0.0
-    for annotator_id, state in zip(
-        annotator_ids, states_from_fit(estimator, engine, votes), strict=True
-    ):
+    if states is None:
+        states = states_from_fit(estimator, engine, votes)
+    for annotator_id, state in zip(annotator_ids, states, strict=True):
         encoded = json.dumps(state.to_dict())
         reliability = state.reliability(engine)
         before = current[annotator_id]

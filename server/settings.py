@@ -89,6 +89,17 @@ class Settings(BaseSettings):
     posterior is at least this or at most 1 minus this."""
     admin_session_ttl_s: Annotated[float, Field(gt=0.0)] = 8 * 3600.0
     """How long an admin page login lasts (see server/admin_page/sessions.py)."""
+    machine_confident_humans: Annotated[int, Field(ge=0)] = 1
+    """People a sample is served to when its machine annotators' votes alone make every
+    judged line confident (``target_confidence``); see task_routing.human_target."""
+    machine_disagreement_humans: Annotated[int, Field(ge=0)] = 1
+    """Extra people (beyond ``max_annotators_per_sample``) for a sample on one of whose
+    lines machine annotators vote both ways."""
+    machine_honeypots: bool = False
+    """Whether machine annotators are served honeypots. Off: honeypots are mutants that
+    fail the tests, which the ``tests`` checker catches by construction, so honeypot gold
+    would flatter it (docs/quality.md, "Honest calibration"); machines' reliabilities are
+    then learnt by the refit from agreement with the crowd."""
 
     @model_validator(mode="after")
     def _window_holds_the_warmup(self) -> Settings:

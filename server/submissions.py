@@ -65,7 +65,12 @@ def _replay(
 
 
 def _target(
-    conn: sqlite3.Connection, submission: Submission, annotator_id: int, prefix: str
+    conn: sqlite3.Connection,
+    submission: Submission,
+    annotator_id: int,
+    prefix: str,
+    *,
+    partial: bool = False,
 ) -> _Target:
     row = conn.execute(
         "SELECT s.judged_lines, s.gold, s.author_id, a.annotator_id IS NOT NULL AS served, "
@@ -96,7 +101,14 @@ def _target(
         )
     judged: list[int] = json.loads(row["judged_lines"])
     labelled = [item.line for item in submission.labels]
-    if set(labelled) != set(judged):
+    if partial:
+        extra = sorted(set(labelled) - set(judged))
+        if extra:
+            raise InvalidVote(
+                f"labels may name only judged lines of the sample; lines not judged {extra}",
+                field=_prefixed("labels", prefix),
+            )
+    elif set(labelled) != set(judged):
         missing = sorted(set(judged) - set(labelled))
         extra = sorted(set(labelled) - set(judged))
         raise InvalidVote(
@@ -137,8 +149,12 @@ def accept(
     *,
     now: str,
     prefix: str = "",
+    partial: bool = False,
 ) -> SubmissionReceipt:
     """Store one submission and update the engine's view of its sample and its submitter.
+
+    ``partial`` (machine annotators, server/machines.py): the labels may name any subset
+    of the judged lines, even none; a line left out is an abstention, not a vote.
 
     The update uses the class prior of the last full refit when one is stored
     (:func:`server.engine_state.effective_engine`), else ``engine.prior``.
@@ -150,7 +166,7 @@ def accept(
     if replayed is not None:
         return replayed
     engine = effective_engine(conn, engine)
-    target = _target(conn, submission, annotator_id, prefix)
+    target = _target(conn, submission, annotator_id, prefix, partial=partial)
     previous = conn.execute(
         "SELECT id, revision FROM submissions "
         "WHERE annotator_id = ? AND sample_id = ? AND is_current = 1",

@@ -12,10 +12,12 @@
    no two annotators see the same list (rotation still retires a honeypot after
    ``honeypot_max_annotators``).
 3. Otherwise the ordinary sample whose lines are least certain: the highest summed binary
-   entropy of its current line posteriors, among samples served to fewer than
-   ``max_annotators_per_sample`` annotators. Unvoted samples (every line at the prior)
-   come first, and a sample the crowd agrees on sinks. Imported samples go before the
-   bundled starter set (``samples.starter``), so a team's own data is never buried.
+   entropy of its current line posteriors, among samples served to fewer people than
+   their human target (:func:`human_target`: ``max_annotators_per_sample``, fewer when
+   machine annotators already settle every line, more when they disagree). Unvoted
+   samples (every line at the prior) come first, and a sample the crowd agrees on sinks.
+   Imported samples go before the bundled starter set (``samples.starter``), so a team's
+   own data is never buried.
 
 An annotator never gets a sample twice, and never two close variants of one problem's
 code (at most ``honeypot_variant_lines`` lines apart) when either is a honeypot: a one-line mutant
@@ -65,6 +67,13 @@ class RoutingPolicy:
     """W (None: W = q, the honeypots first)."""
     variant_lines: int = 0
     """Codes at most this many lines apart are close variants (0: no separation)."""
+    machine_confident_humans: int = 1
+    """People a sample needs when its machine votes alone give every judged line a
+    posterior of at least ``target_confidence`` either way (see :func:`human_target`)."""
+    machine_disagreement_humans: int = 1
+    """People a sample gets beyond ``max_annotators_per_sample`` when machine annotators
+    vote both ways on one of its lines."""
+    target_confidence: float = 0.95
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RoutingPolicy:
@@ -75,6 +84,9 @@ class RoutingPolicy:
             settings.honeypot_max_annotators,
             settings.warmup_window,
             settings.honeypot_variant_lines,
+            machine_confident_humans=settings.machine_confident_humans,
+            machine_disagreement_humans=settings.machine_disagreement_humans,
+            target_confidence=settings.target_confidence,
         )
 
     @property
@@ -87,6 +99,26 @@ class RoutingPolicy:
         left = self.window - slot
         warmup = due / left if left > 0 and due > 0 else 0.0
         return max(warmup, self.honeypot_rate)
+
+
+def human_target(
+    machine_posteriors: Iterable[float], machines_disagree: bool, policy: RoutingPolicy
+) -> int | None:
+    """How many people a sample should be served to, given its machine votes alone.
+
+    ``machine_posteriors``: each judged line's posterior from the machine annotators'
+    votes only (eq. 7 with their learnt reliabilities; a line no machine voted on sits at
+    the prior). Every line confident either way: ``machine_confident_humans`` (people
+    still check what the machines settled, at a fraction of the cost). Machines voting
+    both ways on a line: ``max_annotators_per_sample + machine_disagreement_humans``.
+    Otherwise None: the policy's ``max_annotators_per_sample``, as without machines.
+    """
+    if machines_disagree:
+        return policy.max_annotators_per_sample + policy.machine_disagreement_humans
+    values = list(machine_posteriors)
+    if values and all(max(p, 1.0 - p) >= policy.target_confidence for p in values):
+        return min(policy.machine_confident_humans, policy.max_annotators_per_sample)
+    return None
 
 
 _TASK_COLUMNS = (
@@ -176,7 +208,8 @@ def _pick_uncertain_of(
         # samples; left alone, the planner prefers the n_served range and sorts every open
         # sample instead (milliseconds per pick on 5,000 samples, microseconds this way).
         "SELECT s.id FROM samples s INDEXED BY samples_routing "
-        f"WHERE s.is_honeypot = 0 AND s.n_served < ? AND {_UNSEEN} AND {_NOT_OWN} "
+        f"WHERE s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?) "
+        f"AND {_UNSEEN} AND {_NOT_OWN} "
         f"AND {_LIVE} AND s.starter = ? ORDER BY s.uncertainty DESC, s.seq LIMIT ?",
         (policy.max_annotators_per_sample, annotator_id, annotator_id, starter, PICK_TRIES),
     )
@@ -267,7 +300,7 @@ def tasks_left(conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolic
         "SELECT (SELECT COUNT(*) FROM assignments a JOIN samples s ON s.id = a.sample_id "
         f"WHERE a.annotator_id = ? AND {_OPEN}) + "
         f"(SELECT COUNT(*) FROM samples s WHERE {_UNSEEN} AND {_NOT_OWN} AND {_LIVE} AND ("
-        "(s.is_honeypot = 0 AND s.n_served < ?) OR "
+        "(s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?)) OR "
         "(s.is_honeypot = 1 AND (? IS NULL OR s.n_served < ?))))",
         (
             annotator_id,

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from crlhf.schemas import (
     Annotator,
+    AnnotatorKind,
     CodeLine,
     GenerationMeta,
     Problem,
@@ -39,6 +40,9 @@ def annotator(row: sqlite3.Row, *, own_view: bool = False) -> Annotator:
         active=bool(row["active"]),
         reliability=row["shown_reliability" if own_view else "reliability"],
         created_at=parse_time(row["created_at"]),
+        kind=AnnotatorKind(row["kind"]),
+        checker=row["checker"],
+        checker_version=row["checker_version"],
     )
 
 

@@ -9,13 +9,25 @@ from crlhf.admin.command import command
 from crlhf.admin.output import dump, fields, table
 from crlhf.client import CrlhfClient
 from crlhf.command_hint import tui_command
-from crlhf.schemas import Role
+from crlhf.errors import InvalidInput
+from crlhf.machines.checkers import BUILT_IN
+from crlhf.schemas import AnnotatorKind, Role
 from crlhf.tables import Cell, render_table
 
 
 def _create_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name")
-    parser.add_argument("--admin", action="store_true", help="give the admin role")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--admin", action="store_true", help="give the admin role")
+    who.add_argument(
+        "--machine",
+        metavar="CHECKER",
+        help=f"a machine annotator running CHECKER (built in: {', '.join(BUILT_IN)}); its "
+        "token works only with `crlhf machines run`",
+    )
+    parser.add_argument(
+        "--checker-version", help="the checker's version (default: the built-in's version)"
+    )
 
 
 def _id_argument(parser: argparse.ArgumentParser) -> None:
@@ -24,10 +36,27 @@ def _id_argument(parser: argparse.ArgumentParser) -> None:
 
 @command("create-annotator", "create an annotator and print their token once", _create_arguments)
 async def create_annotator(client: CrlhfClient, args: argparse.Namespace) -> str:
-    created = await client.create_annotator(args.name, Role.ADMIN if args.admin else Role.ANNOTATOR)
+    if args.machine:
+        version = args.checker_version or BUILT_IN.get(args.machine)
+        created = await client.create_annotator(
+            args.name, checker=args.machine, checker_version=version
+        )
+    elif args.checker_version:
+        raise InvalidInput("--checker-version needs --machine", field="checker_version")
+    else:
+        created = await client.create_annotator(
+            args.name, Role.ADMIN if args.admin else Role.ANNOTATOR
+        )
     if args.json:
         return dump(created.model_dump(mode="json"))
     a = created.annotator
+    if a.kind is AnnotatorKind.MACHINE:
+        return (
+            f"Created machine annotator {a.name!r} (id {a.id}, checker {a.checker} "
+            f"{a.checker_version or ''}).\nToken (shown only now; store it safely):\n\n"
+            f"    {created.token}\n\nTo run it:\n"
+            f"    crlhf machines run --server {client.base_url} --token {created.token}\n"
+        )
     return (
         f"Created {a.role.value} {a.name!r} (id {a.id}).\n"
         f"Token (shown only now; store it safely):\n\n    {created.token}\n\n"
@@ -58,9 +87,29 @@ async def list_annotators(client: CrlhfClient, args: argparse.Namespace) -> str:
         )
     if not annotators:
         return "(none)\n"
-    headers = ["id", "name", "role", "active", "reliability", "samples", "votes", "agreement"]
+    headers = [
+        "id",
+        "name",
+        "role",
+        "kind",
+        "active",
+        "reliability",
+        "samples",
+        "votes",
+        "agreement",
+    ]
     rows: list[list[Cell]] = [
-        [a.id, a.name, a.role.value, a.active, a.reliability, s.samples_done, s.votes, s.agreement]
+        [
+            a.id,
+            a.name,
+            a.role.value,
+            f"machine:{a.checker}" if a.kind is AnnotatorKind.MACHINE else a.kind.value,
+            a.active,
+            a.reliability,
+            s.samples_done,
+            s.votes,
+            s.agreement,
+        ]
         for a, s in zip(annotators, stats, strict=True)
     ]
     return render_table(headers, rows)

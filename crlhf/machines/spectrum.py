@@ -12,7 +12,9 @@ needs no tuning (Abreu et al., 2007).
 The coverage is taken inside the sandbox: :func:`program` wraps the sample and one test in
 a tracer that reports the executed line numbers (and, for an exception raised in the
 sample's own code, the line that raised it) on the program's output, after a marker. The
-sample's code is compiled as its own file, so its line numbers are the sample's lines.
+sample's code is compiled as its own file, so its line numbers are the sample's lines;
+a ``prefix`` the sample continues (the prompt's ``def`` line, for a completion that is only
+a function body) is compiled in front of it and its lines are subtracted from the report.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ _TEMPLATE = """\
 import sys as _crlhf_sys, json as _crlhf_json
 _crlhf_hits = set()
 _crlhf_error_line = None
+_crlhf_offset = {offset!r}
 def _crlhf_trace(frame, event, arg):
     if frame.f_code.co_filename == "<crlhf-sample>":
-        if event == "line":
-            _crlhf_hits.add(frame.f_lineno)
+        if event == "line" and frame.f_lineno > _crlhf_offset:
+            _crlhf_hits.add(frame.f_lineno - _crlhf_offset)
         return _crlhf_trace
     return None
 _crlhf_globals = {{"__name__": "__main__"}}
@@ -45,8 +48,9 @@ except BaseException as _crlhf_exc:
     if not isinstance(_crlhf_exc, AssertionError):
         _crlhf_tb = _crlhf_exc.__traceback__
         while _crlhf_tb is not None:
-            if _crlhf_tb.tb_frame.f_code.co_filename == "<crlhf-sample>":
-                _crlhf_error_line = _crlhf_tb.tb_lineno
+            if (_crlhf_tb.tb_frame.f_code.co_filename == "<crlhf-sample>"
+                    and _crlhf_tb.tb_lineno > _crlhf_offset):
+                _crlhf_error_line = _crlhf_tb.tb_lineno - _crlhf_offset
             _crlhf_tb = _crlhf_tb.tb_next
     raise
 finally:
@@ -56,9 +60,11 @@ finally:
 """
 
 
-def program(code: str, test: str) -> str:
-    """A sandbox program that runs ``code`` then ``test`` and reports the lines executed."""
-    return _TEMPLATE.format(code=code, test=test, marker=MARKER)
+def program(code: str, test: str, prefix: str = "") -> str:
+    """A sandbox program that runs ``prefix + code`` then ``test`` and reports the lines of
+    ``code`` executed (numbered as in ``code``). ``prefix`` must end with a newline."""
+    offset = len(prefix.splitlines())
+    return _TEMPLATE.format(code=prefix + code, test=test, marker=MARKER, offset=offset)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,15 @@ and the rewards s = c / k exactly as the server does (:mod:`crlhf.engine.reward`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from crlhf.engine.config import EngineConfig
 from crlhf.engine.estimators import make_estimator
+from crlhf.engine.estimators.base import Estimator
+from crlhf.engine.machine_calibration import fit_with_machines
 from crlhf.engine.reward import SampleRewards, sample_rewards
 from crlhf.engine.votes import VoteSet
 from crlhf.errors import InvalidInput
@@ -60,17 +62,25 @@ class CrowdSpec:
         return cls(reliabilities=reliabilities, estimator=estimator, seed=seed)
 
 
+MachineVotes = Sequence[Sequence[Mapping[int, int]]]
+"""Per machine annotator, per sample: judged-line index (0-based, in ``truths`` order) ->
+its vote (+1/−1); a line left out is an abstention."""
+
+
 def judge(
     truths: Sequence[Sequence[bool]],
     honeypots: Sequence[Sequence[bool]],
     spec: CrowdSpec,
     config: EngineConfig | None = None,
+    machines: MachineVotes = (),
 ) -> SampleRewards:
     """Rewards of the samples whose per-line truth is ``truths`` (in that order).
 
     ``honeypots`` are line truths of known bodies; each annotator judges
     ``honeypots_per_annotator`` of them (drawn with replacement), with gold attached.
     Samples without a judged line are not allowed (they have nothing to reward).
+    ``machines``: checkers' votes on the samples, weighed as the server's refit weighs
+    them (:func:`crlhf.engine.machine_calibration.fit_with_machines`).
     """
     if any(not t for t in truths):
         raise InvalidInput("every sample needs at least one judged line", field="truths")
@@ -102,19 +112,71 @@ def judge(
                 true_labels.append(label)
     right = rng.random(len(lines)) < reliability[np.asarray(annotators, dtype=np.int64)]
     votes_array = np.where(right, true_labels, -np.asarray(true_labels))
+    return _rewards(
+        len(truths),
+        line_sample,
+        gold=gold,
+        people=(lines, annotators, [int(v) for v in votes_array]),
+        n_people=n_annotators,
+        machines=machines,
+        estimator=make_estimator(spec.estimator),
+        config=config or EngineConfig(),
+    )
+
+
+def judge_machines_only(
+    truths: Sequence[Sequence[bool]], machines: MachineVotes, config: EngineConfig | None = None
+) -> SampleRewards:
+    """Rewards from checkers alone, no people: each line's prior plus the machines' votes
+    at their prior reliability (nothing calibrates them without people)."""
+    if any(not t for t in truths):
+        raise InvalidInput("every sample needs at least one judged line", field="truths")
+    line_sample = [index for index, truth in enumerate(truths) for _ in truth]
+    return _rewards(
+        len(truths),
+        line_sample,
+        gold=[0] * len(line_sample),
+        people=([], [], []),
+        n_people=0,
+        machines=machines,
+        estimator=make_estimator("em-two-coin"),
+        config=config or EngineConfig(),
+    )
+
+
+def _rewards(
+    n: int,
+    line_sample: list[int],
+    *,
+    gold: list[int],
+    people: tuple[list[int], list[int], list[int]],
+    n_people: int,
+    machines: MachineVotes,
+    estimator: Estimator,
+    config: EngineConfig,
+) -> SampleRewards:
+    lines, annotators, said = (list(x) for x in people)
+    first_line = np.searchsorted(np.asarray(line_sample), np.arange(n))
+    for m, per_sample in enumerate(machines):
+        for index, votes_on in enumerate(per_sample[:n]):
+            for judged_index, label in votes_on.items():
+                lines.append(int(first_line[index]) + judged_index)
+                annotators.append(n_people + m)
+                said.append(label)
     votes = VoteSet.build(
         lines,
         annotators,
-        votes_array,
+        said,
         n_lines=len(line_sample),
-        n_annotators=n_annotators,
+        n_annotators=n_people + len(machines),
         gold=gold,
     )
-    estimator = make_estimator(spec.estimator).fit(votes, line_sample=line_sample)
-    rewards = sample_rewards(
-        estimator.posterior_, np.asarray(line_sample), votes, config or EngineConfig()
-    )
-    n = len(truths)
+    if machines:
+        is_machine = np.arange(n_people + len(machines)) >= n_people
+        posterior = fit_with_machines(estimator, votes, is_machine, line_sample, config).posterior
+    else:
+        posterior = estimator.fit(votes, line_sample=line_sample).posterior_
+    rewards = sample_rewards(posterior, np.asarray(line_sample), votes, config)
     return SampleRewards(
         reward=rewards.reward[:n],
         correct_lines=rewards.correct_lines[:n],

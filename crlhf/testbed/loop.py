@@ -27,7 +27,8 @@ import torch
 
 from crlhf.engine.reward import SampleRewards
 from crlhf.schemas import ExportRow
-from crlhf.testbed.crowd import CrowdSpec, judge, oracle, shuffled
+from crlhf.testbed.crowd import CrowdSpec, judge, judge_machines_only, oracle, shuffled
+from crlhf.testbed.machine_votes import checker_votes
 from crlhf.testbed.problems import Instance
 from crlhf.training.config import PPOConfig
 from crlhf.training.round import run_round
@@ -43,7 +44,11 @@ class LoopConfig:
     max_new_tokens: int = 64
     temperature: float = 0.8
     crowd: CrowdSpec | None = field(default_factory=CrowdSpec.competent)
-    """None: the oracle (rewards = the true share of correct lines, no crowd noise)."""
+    """None: the oracle (rewards = the true share of correct lines, no crowd noise), or
+    with ``machines`` the checkers alone."""
+    machines: bool = False
+    """The built-in checkers (``tests``, ``static``) vote on every sample too, weighed as
+    the server weighs machine annotators."""
     control: bool = False
     ppo: PPOConfig = field(default_factory=PPOConfig)
     seed: int = 0
@@ -148,11 +153,16 @@ def run_loop(
         # A sample without a judged line (an empty body) cannot be voted on: no reward.
         judged = [(i, c) for i, c in samples if i.line_truth(c.text) and c.meta.response_token_ids]
         truths = [i.line_truth(c.text) for i, c in judged]
-        crowd = (
-            judge(truths, honeypots, replace(config.crowd, seed=round_seed))
-            if config.crowd is not None
-            else oracle(truths)
-        )
+        machine_votes = checker_votes(judged) if config.machines else []
+        if config.crowd is not None:
+            crowd = judge(
+                truths, honeypots, replace(config.crowd, seed=round_seed), machines=machine_votes
+            )
+        elif config.machines:
+            crowd = judge_machines_only(truths, machine_votes)
+        else:
+            crowd = oracle(truths)
+        human_votes = config.crowd.overlap * sum(map(len, truths)) if config.crowd else 0
         rewards = [float(r) for r in crowd.reward]
         if config.control:
             rewards = shuffled(rewards, seed=round_seed)
@@ -172,6 +182,7 @@ def run_loop(
             train_pass1=sum(exact_pass(i, c.text) for i, c in samples) / len(samples),
             reward_mean=sum(rewards) / len(rewards),
             true_line_share=sum(sum(t) / len(t) for t in truths) / len(truths),
+            human_votes=float(human_votes),
             kl_ref=float(metrics["kl_ref"] or 0.0),
             seconds=time.perf_counter() - started,
         )

@@ -28,8 +28,12 @@ _SEVERITY = {
 
 
 def describe_consensus(consensus: LineConsensus) -> str:
+    """The posterior and its votes; checkers' votes are named, never passed off as people's."""
     votes = "vote" if consensus.n_votes == 1 else "votes"
-    return f"crowd: P(correct) = {consensus.posterior:.2f} from {consensus.n_votes} {votes}"
+    text = f"crowd: P(correct) = {consensus.posterior:.2f} from {consensus.n_votes} {votes}"
+    if consensus.n_machine_votes:
+        text += f" ({consensus.n_machine_votes} from machine checkers)"
+    return text
 
 
 def _mark_diagnostic(

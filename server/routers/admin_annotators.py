@@ -24,7 +24,16 @@ router = APIRouter(prefix="/v1/admin/annotators", tags=["admin"])
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_annotator(body: AnnotatorIn, ctx: Ctx, admin: CurrentAdmin) -> AnnotatorCreated:
     with ctx.store.write() as conn:
-        return annotators.create(conn, ctx.engine, body.name, body.role, now=now_iso())
+        return annotators.create(
+            conn,
+            ctx.engine,
+            body.name,
+            body.role,
+            now=now_iso(),
+            kind=body.kind,
+            checker=body.checker,
+            checker_version=body.checker_version,
+        )
 
 
 @router.get("")

@@ -10,7 +10,9 @@ from crlhf_server.auth import CurrentAdmin
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
 from crlhf_server.export import export_rows
+from crlhf_server.machines import refresh_all_targets
 from crlhf_server.refit import refit
+from crlhf_server.task_routing import RoutingPolicy
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
@@ -46,7 +48,9 @@ def rewards(
 @router.post("/refit")
 def run_refit(body: RefitRequest, ctx: Ctx, admin: CurrentAdmin) -> RefitResult:
     with ctx.store.write() as conn:
-        return refit(conn, ctx.engine, body.estimator, dict(body.options), now_iso())
+        result = refit(conn, ctx.engine, body.estimator, dict(body.options), now_iso())
+        refresh_all_targets(conn, ctx.engine, RoutingPolicy.from_settings(ctx.settings))
+        return result
 
 
 @router.get(
@@ -70,6 +74,7 @@ def export(
     with ctx.store.write() as conn:
         if refit_first:
             result = refit(conn, ctx.engine, estimator, {}, now_iso())
+            refresh_all_targets(conn, ctx.engine, RoutingPolicy.from_settings(ctx.settings))
             headers[REFIT_HEADER] = result.model_dump_json()
         rows = export_rows(conn, min_votes, min_annotators)
 

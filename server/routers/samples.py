@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crlhf_server.auth import CurrentUser
+from crlhf_server.auth import CurrentHuman
 from crlhf_server.consensus import line_consensus
 from crlhf_server.deps import Ctx
 from crlhf_server.own_view import shown_posteriors, shown_voters
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1", tags=["annotator"])
 
 
 @router.get("/samples/{sample_id:path}/consensus")  # ids may hold "/"
-async def consensus(sample_id: str, ctx: Ctx, user: CurrentUser) -> list[LineConsensus]:
+async def consensus(sample_id: str, ctx: Ctx, user: CurrentHuman) -> list[LineConsensus]:
     with ctx.store.snapshot() as conn:
         if conn.execute("SELECT 1 FROM samples WHERE id = ?", (sample_id,)).fetchone() is None:
             raise SampleNotFound(f"no sample {sample_id!r}", field="sample_id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from crlhf_server import skips
-from crlhf_server.auth import CurrentUser
+from crlhf_server.auth import CurrentHuman
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
 from fastapi import APIRouter, Response, status
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["annotator"])
     status_code=status.HTTP_204_NO_CONTENT,
     responses={code: {"model": ErrorBody} for code in (401, 404, 409)},
 )
-async def skip_task(sample_id: str, ctx: Ctx, user: CurrentUser) -> Response:
+async def skip_task(sample_id: str, ctx: Ctx, user: CurrentHuman) -> Response:
     """Pass on an open task: it is not served to the caller again and frees its cap slot.
 
     Idempotent: skipping a task already skipped answers 204 again and changes nothing.

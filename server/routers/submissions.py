@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crlhf_server import submissions
-from crlhf_server.auth import CurrentUser
+from crlhf_server.auth import CurrentHuman
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
 from crlhf_server.hooks import after_accept, confident_samples
@@ -30,7 +30,7 @@ _BATCH_RECEIPT = JsonAnswer(BatchReceipt)
     response_model=SubmissionReceipt,
     responses={200: {"model": SubmissionReceipt, "description": "replayed id"}, **_ERRORS},
 )
-async def submit(submission: Submission, ctx: Ctx, user: CurrentUser) -> Response:
+async def submit(submission: Submission, ctx: Ctx, user: CurrentHuman) -> Response:
     before = confident_samples(
         ctx.store.read(), [submission.sample_id], ctx.settings.target_confidence
     )
@@ -41,7 +41,7 @@ async def submit(submission: Submission, ctx: Ctx, user: CurrentUser) -> Respons
 
 
 @router.post("/submissions/batch", response_model=BatchReceipt, responses=_ERRORS)
-async def submit_batch(batch: SubmissionBatch, ctx: Ctx, user: CurrentUser) -> Response:
+async def submit_batch(batch: SubmissionBatch, ctx: Ctx, user: CurrentHuman) -> Response:
     seen: dict[str, int] = {}
     for i, item in enumerate(batch.submissions):
         key = str(item.submission_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from crlhf_server.auth import CurrentUser
+from crlhf_server.auth import CurrentHuman
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
 from crlhf_server.responses import JsonAnswer
@@ -21,7 +21,7 @@ _TASKS = JsonAnswer(list[Task])
 @router.get("/tasks/next", response_model=list[Task])
 async def get_next_tasks(
     ctx: Ctx,
-    user: CurrentUser,
+    user: CurrentHuman,
     count: Annotated[int, Query(ge=1, le=MAX_TASKS_PER_REQUEST)] = 1,
 ) -> Response:
     policy = RoutingPolicy.from_settings(ctx.settings)

@@ -241,3 +241,14 @@ async def test_missing_configuration_is_a_clear_window_message(start_lsp, tmp_pa
     messages = [m for m in client.messages if "not configured" in m.message]
     assert messages and "CRLHF_SERVER" in messages[-1].message
     assert "--server" not in messages[-1].message and "--token" not in messages[-1].message
+
+
+def test_consensus_says_when_checkers_voted() -> None:
+    from crlhf_lsp.features.diagnostics import describe_consensus
+
+    from crlhf.schemas import LineConsensus
+
+    people = LineConsensus(sample_id="s", line=1, posterior=0.9, n_votes=2, n_correct=2, n_wrong=0)
+    assert describe_consensus(people) == "crowd: P(correct) = 0.90 from 2 votes"
+    mixed = people.model_copy(update={"n_votes": 3, "n_correct": 3, "n_machine_votes": 1})
+    assert describe_consensus(mixed).endswith("from 3 votes (1 from machine checkers)")

@@ -59,3 +59,17 @@ def test_oracle_is_the_true_share() -> None:
     rewards = oracle([[True, False], [True, True, True, False]])
     assert rewards.reward.tolist() == [0.5, 0.75]
     assert rewards.n_votes.tolist() == [2, 4]
+
+
+def test_checkers_join_the_crowd_and_can_judge_alone() -> None:
+    from crlhf.testbed.crowd import judge_machines_only
+
+    truths = [[True, False, True]] * 40
+    perfect = [[{0: 1, 1: -1, 2: 1}] * 40]
+    people = CrowdSpec.with_spammers(1, 4, 0.9, estimator="em-two-coin")
+    with_machine = judge(truths, truths[:10], people, machines=perfect)
+    assert with_machine.n_annotators.min() == people.overlap + 1
+    alone = judge_machines_only(truths, perfect)
+    # At the prior reliability a -1 vote still pulls a line below 1/2: c/k = 2/3.
+    assert alone.reward == pytest.approx([2 / 3] * 40)
+    assert alone.n_votes.tolist() == [3] * 40

@@ -23,8 +23,12 @@ def test_exact_pass_needs_every_line_and_nothing_more() -> None:
     assert not exact_pass(instance, instance.body() + "    return out\n")
 
 
-@pytest.mark.parametrize("crowd", [CrowdSpec.competent(4), None], ids=["crowd", "oracle"])
-def test_two_rounds_write_two_versions_and_records(tmp_path, crowd) -> None:
+@pytest.mark.parametrize(
+    ("crowd", "machines"),
+    [(CrowdSpec.competent(4), False), (None, False), (None, True)],
+    ids=["crowd", "oracle", "machines-only"],
+)
+def test_two_rounds_write_two_versions_and_records(tmp_path, crowd, machines) -> None:
     import torch
 
     torch.set_num_threads(1)
@@ -38,6 +42,7 @@ def test_two_rounds_write_two_versions_and_records(tmp_path, crowd) -> None:
         eval_samples_per_problem=1,
         max_new_tokens=24,
         crowd=crowd,
+        machines=machines,
         ppo=PPOConfig(batch_size=8, mini_batch_size=4, ppo_epochs=1, threads=1, learning_rate=1e-3),
     )
     records = run_loop(
@@ -51,5 +56,6 @@ def test_two_rounds_write_two_versions_and_records(tmp_path, crowd) -> None:
     assert [r["round"] for r in records] == [0.0, 1.0, 2.0]
     assert all(0.0 <= r["heldout_pass1"] <= 1.0 for r in records)
     assert 0.0 <= records[0]["reward_mean"] <= 1.0
+    assert (records[0]["human_votes"] > 0) == (crowd is not None)
     second = read_manifest(tmp_path / "adapters" / "v0002")
     assert second.parent_version == "v0001" and second.round_id == 1
