@@ -184,7 +184,6 @@ class MachineProblemView(ProblemView):
     they call and the prompt the sample continues. Served to machine tokens only."""
 
     entry_point: str | None = None
-    tests: str | None = None
     prompt: str | None = None
     """What the model was given to complete (None: the description serves as the prompt)."""
 

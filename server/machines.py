@@ -52,7 +52,7 @@ def _task(row: sqlite3.Row) -> MachineTask:
             title=row["title"],
             description=row["description"],
             entry_point=row["entry_point"],
-            tests=row["tests"],
+            tests=row["tests"] or "",
             prompt=row["prompt"],
             language=row["language"],
         ),

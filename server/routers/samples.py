@@ -34,7 +34,7 @@ async def consensus(sample_id: str, ctx: Ctx, user: CurrentHuman) -> list[LineCo
 
 
 @router.get("/samples/{sample_id:path}/mine")
-async def my_submission(sample_id: str, ctx: Ctx, user: CurrentUser) -> OwnSubmission:
+async def my_submission(sample_id: str, ctx: Ctx, user: CurrentHuman) -> OwnSubmission:
     """The caller's current revision of a sample: an editor reopening a task shows it."""
     with ctx.store.snapshot() as conn:
         row = conn.execute(
