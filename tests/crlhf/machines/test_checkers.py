@@ -22,7 +22,7 @@ from crlhf.schemas import Label, MachineProblemView, MachineTask, split_code
 W, C = Label.WRONG, Label.CORRECT
 
 
-def task(code: str, tests: str | None = None, description: str = "d") -> MachineTask:
+def task(code: str, tests: str = "", description: str = "d") -> MachineTask:
     return MachineTask(
         sample_id="s",
         problem=MachineProblemView(
@@ -97,7 +97,7 @@ def test_static_abstains_on_clean_code_and_on_syntax_errors() -> None:
 
 def test_tests_checker_abstains_without_tests_and_blames_syntax_errors() -> None:
     checker = TestsChecker(cast(Executor, None))  # neither case runs anything
-    assert checker.check(task("def f(x):\n    return x\n", tests=None)).labels == {}
+    assert checker.check(task("def f(x):\n    return x\n", tests="")).labels == {}
     assert checker.check(task("def f(x):\n    return (\n", tests="assert f(1)")).labels == {2: W}
 
 
