@@ -142,3 +142,19 @@ def test_a_failing_checker_abstains_and_logs_one_line(
     assert len(records) == 1 and "\n" not in records[0].getMessage()
     expected: dict[str, Any] = {"crash": "crashed: RuntimeError: boom", "slow": "timed out"}
     assert expected[mode] in records[0].getMessage()
+
+
+async def test_the_runner_abstains_on_code_that_is_not_python_without_running_it() -> None:
+    from crlhf.machines.runner import MachineRunner
+
+    class Exploding:
+        name, version = "tests", "1"
+
+        def check(self, task: MachineTask) -> None:
+            raise AssertionError("a JavaScript sample must never reach a Python checker")
+
+    js = task("function f(x) {\n  return x;\n}\n", tests="assert f(1) == 1")
+    js = js.model_copy(update={"problem": js.problem.model_copy(update={"language": "javascript"})})
+    runner = MachineRunner(client=None, checker=Exploding())  # type: ignore[arg-type]
+    verdict = await runner.judge(js)
+    assert verdict.labels == {} and verdict.note == "javascript: only Python is checked"
