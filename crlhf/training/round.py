@@ -42,7 +42,7 @@ from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
 from crlhf.training.ppo import PPOTrainer, own_part
-from crlhf.training.rollout import Rollout, select_rollouts
+from crlhf.training.rollout import Rollout, check_dtype, select_rollouts
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,10 @@ class RoundResult:
     manifest: AdapterManifest
 
 
-def free_cores() -> int:
-    """CPU cores this process may use minus those already busy (1-minute load), at least 1."""
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity), at least 1."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
-    return max(1, (usable or 1) - busy)
+    return max(1, usable or 1)
 
 
 async def fetch_rows(
@@ -160,7 +159,7 @@ def run_round(
 
     ranks.on_main(check_new)
     # Processes on one host share its cores.
-    threads = config.threads or max(1, free_cores() // ranks.local_world_size)
+    threads = config.threads or max(1, usable_cores() // ranks.local_world_size)
     torch.set_num_threads(threads)
     started = time.perf_counter()
 
@@ -174,6 +173,7 @@ def run_round(
         )
         parent_manifest = read_manifest(parent) if parent is not None else None
         base, tokenizer = load_base(base_model, device)
+        check_dtype(rows, str(base.dtype))
         if parent is None or parent_manifest is None:
             return rollouts, None, device, new_policy(base, config), tokenizer
         if parent_manifest.base_model != str(base_model):
@@ -207,7 +207,8 @@ def run_round(
         raise TokenMismatch(
             f"stored sampling log-probs differ from this policy's by {drift:.3f} nats per "
             f"token on average (limit {config.max_logprob_drift}): the samples were not "
-            "drawn from this base model, adapter and temperature"
+            "drawn from this base model, adapter, temperature and dtype "
+            f"(this round computes in {next(policy.parameters()).dtype})"
         )
     steps = []
     for done, batch in enumerate(

@@ -388,7 +388,9 @@ class Worker:
         tag = f"r{generator.round_number}-s{generator.settings.seed}"
         sampled = generator(problems, spec.n)
         tracked = _tracked(sampled, len(problems), beat, "generating", spec.suite)
-        return collect(tracked, tag)
+        collected = collect(tracked, tag)
+        logger.info("%s", collected.describe())
+        return collected.problems, collected.samples
 
     def _benchmark(
         self,

@@ -22,6 +22,7 @@ def test_a_completion_becomes_a_sample_with_a_stable_id_and_its_metadata() -> No
 
 def test_blank_completions_are_skipped() -> None:
     completions = [Completion("   \n\n"), Completion("    return 1\n")]
-    problems, samples = collect([(PROBLEM, completions)], "r0-s0")
+    collected = collect([(PROBLEM, completions)], "r0-s0")
+    problems, samples = collected.problems, collected.samples
     assert problems == [PROBLEM]
     assert [s.id for s in samples] == ["HumanEval/0:r0-s0:1"]
