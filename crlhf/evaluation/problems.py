@@ -43,9 +43,7 @@ class BenchProblem:
             ast.parse(self.prompt)
         except SyntaxError:
             imports = [
-                line
-                for line in self.prompt.splitlines()
-                if line.startswith(("import ", "from "))
+                line for line in self.prompt.splitlines() if line.startswith(("import ", "from "))
             ]
             return "\n".join(imports) + "\n"
         return self.prompt

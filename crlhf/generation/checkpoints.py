@@ -114,7 +114,7 @@ def convert_gguf(gguf: Path, out: Path) -> Path:
     config: Any = AutoConfig.from_pretrained(folder, gguf_file=name)
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    rebuilt: Any = AutoModelForCausalLM.from_config(config)
+    rebuilt: Any = AutoModelForCausalLM.from_config(config)  # type: ignore[no-untyped-call]
     rebuilt.load_state_dict(loaded.state_dict())
     rebuilt.eval()
     out.parent.mkdir(parents=True, exist_ok=True)

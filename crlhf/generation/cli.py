@@ -56,6 +56,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def build_generator(args: argparse.Namespace) -> Generator:
     """Load the model and wrap it in a generator (imports torch)."""
+    from crlhf.generation.checkpoints import resolve_model
     from crlhf.generation.generate import (
         DEFAULT_STOPS,
         GenerationSettings,
@@ -63,7 +64,6 @@ def build_generator(args: argparse.Namespace) -> Generator:
         load_model,
         pick_device,
     )
-    from crlhf.generation.checkpoints import resolve_model
 
     if not args.model:
         raise InvalidInput("--model is required", field="model")

@@ -121,7 +121,9 @@ def _needed_lines(tree: ast.Module) -> set[int]:
     return keep
 
 
-def _from_chunk(reply: str, lines: list[tuple[int, int]], chunk: list[int], method: Method) -> Extraction:
+def _from_chunk(
+    reply: str, lines: list[tuple[int, int]], chunk: list[int], method: Method
+) -> Extraction:
     text = "\n".join(reply[lines[i][0] : lines[i][1]] for i in chunk)
     tree = _parses(text)
     kept = chunk if tree is None else [i for n, i in enumerate(chunk) if n in _needed_lines(tree)]
@@ -132,9 +134,7 @@ def _from_chunk(reply: str, lines: list[tuple[int, int]], chunk: list[int], meth
 
 def _longest_prefix(reply: str, lines: list[tuple[int, int]]) -> list[int] | None:
     """Line indices of the longest parseable run from the first line that opens code."""
-    first = next(
-        (i for i, (s, e) in enumerate(lines) if _CODE_START.match(reply[s:e])), None
-    )
+    first = next((i for i, (s, e) in enumerate(lines) if _CODE_START.match(reply[s:e])), None)
     if first is None:
         return None
     for stop in range(len(lines), first, -1):
@@ -148,7 +148,9 @@ def _longest_prefix(reply: str, lines: list[tuple[int, int]]) -> list[int] | Non
 def extract_code(reply: str) -> Extraction:
     """The code of a chat reply under the rule of the module docstring."""
     lines = _lines(reply)
-    blocks = [b for b in _fenced_blocks(reply, lines) if any(reply[slice(*lines[i])].strip() for i in b)]
+    blocks = [
+        b for b in _fenced_blocks(reply, lines) if any(reply[slice(*lines[i])].strip() for i in b)
+    ]
     if blocks:
         parsing = [
             b for b in blocks if _parses("\n".join(reply[slice(*lines[i])] for i in b)) is not None
@@ -163,4 +165,8 @@ def extract_code(reply: str) -> Extraction:
 def completion_spans(reply: str) -> Extraction:
     """A completion-style reply is its own code: every line, verbatim."""
     lines = _lines(reply)
-    return Extraction(reply, tuple(lines), "whole") if reply.strip() else Extraction(reply, tuple(lines), "none")
+    return (
+        Extraction(reply, tuple(lines), "whole")
+        if reply.strip()
+        else Extraction(reply, tuple(lines), "none")
+    )

@@ -19,7 +19,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True)
     fetch = actions.add_parser("fetch", help="download and convert a checkpoint (once)")
     fetch.add_argument("name", choices=sorted(CHECKPOINTS))
-    fetch.add_argument("--dir", type=Path, help="models directory (default: $CRLHF_MODELS_DIR or the user cache)")
+    fetch.add_argument(
+        "--dir", type=Path, help="models directory (default: $CRLHF_MODELS_DIR or the user cache)"
+    )
     fetch.add_argument("--force", action="store_true", help="convert again even if cached")
     listing = actions.add_parser("list", help="known checkpoints and where they are cached")
     listing.add_argument("--dir", type=Path, help="models directory")
@@ -38,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "path":
         where = checkpoint_path(args.name, args.dir)
         if not is_complete(where):
-            sys.stderr.write(f"crlhf models: {args.name} not fetched; run: crlhf models fetch {args.name}\n")
+            sys.stderr.write(
+                f"crlhf models: {args.name} not fetched; run: crlhf models fetch {args.name}\n"
+            )
             return 1
         sys.stdout.write(f"{where}\n")
         return 0
@@ -47,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     was_there = is_complete(checkpoint_path(args.name, args.dir))
     where = fetch(args.name, args.dir, force=args.force)
-    took = "cached" if was_there and not args.force else f"converted in {time.perf_counter() - started:.0f} s"
+    took = (
+        "cached"
+        if was_there and not args.force
+        else f"converted in {time.perf_counter() - started:.0f} s"
+    )
     sys.stdout.write(f"{where} ({took})\n")
     return 0
