@@ -26,7 +26,9 @@ def passes(executor: Executor, problem: BenchProblem, code: str, *, standalone: 
     return result.outcome is Outcome.PASSED
 
 
-def tests_truth(problems: Sequence[BenchProblem], executor: Executor, *, standalone: bool) -> Truth:
+def truth_from_tests(
+    problems: Sequence[BenchProblem], executor: Executor, *, standalone: bool
+) -> Truth:
     """A :data:`Truth` that runs each distinct (problem, code) once and labels every judged
     line by the outcome. ``standalone``: the code is whole extracted code (chat style)."""
     by_id = {p.task_id: p for p in problems}
