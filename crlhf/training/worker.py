@@ -93,6 +93,8 @@ class Sampling:
     temperature: float = 0.8
     max_new_tokens: int = 128
     batch_size: int = 16
+    prompt_style: str = "auto"
+    """completion, chat or auto (chat when the base model has a chat template)."""
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,7 @@ class Worker:
             max_new_tokens=sampling.max_new_tokens,
             batch_size=sampling.batch_size,
             seed=config.seed,
+            prompt_style=sampling.prompt_style,
         )
         return Generator(
             model,
@@ -418,6 +421,7 @@ class Worker:
             max_new_tokens=settings.max_new_tokens,
             seed=settings.seed,
             limit=spec.limit,
+            prompt_style=generator.style,
         )
 
         def completer(

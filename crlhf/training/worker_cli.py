@@ -19,6 +19,7 @@ from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.cli import _ks
 from crlhf.evaluation.suites import SUITES
+from crlhf.generation.prompts import PROMPT_STYLES
 from crlhf.training.child_round import Launch
 from crlhf.training.cli import _settings, add_ppo_options
 from crlhf.training.config import PPOConfig
@@ -89,6 +90,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--temperature", type=float, default=0.8)
     sampling.add_argument("--max-new-tokens", type=int, default=128)
     sampling.add_argument("--batch-size", type=int, default=16, help="rows per generate() call")
+    sampling.add_argument(
+        "--prompt-style",
+        choices=PROMPT_STYLES,
+        default="auto",
+        help="completion, chat, or auto (chat when the base model has a chat template)",
+    )
 
     bench = parser.add_argument_group("benchmarks of the new adapter (sandboxed)")
     bench.add_argument(
@@ -153,7 +160,9 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
         once=args.once,
         exit_when_idle=args.exit_when_idle,
         estimator=args.estimator,
-        sampling=Sampling(args.temperature, args.max_new_tokens, args.batch_size),
+        sampling=Sampling(
+            args.temperature, args.max_new_tokens, args.batch_size, args.prompt_style
+        ),
         next_samples=next_samples,
         benchmarks=benchmarks,
         progress=not args.no_progress,
