@@ -37,8 +37,8 @@ def resolve_style(requested: str, tokenizer: Any) -> PromptStyle:
         return "chat" if has_template else "completion"
     if requested == "chat" and not has_template:
         raise InvalidInput(
-            "--prompt-style chat needs a checkpoint whose tokenizer has a chat template; "
-            "this one has none (use --prompt-style completion)",
+            "chat needs a tokenizer with a chat template and this checkpoint has none "
+            "(use --prompt-style completion)",
             field="prompt_style",
         )
     return "chat" if requested == "chat" else "completion"

@@ -29,7 +29,9 @@ from crlhf.testbed.crowd import CrowdSpec
 from crlhf.testbed.outcome_truth import truth_from_tests
 from tests.conftest import ADMIN_TOKEN
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1200)]
+"""The time limit allows for a loaded machine: 5 minutes reached the PPO round here with a
+load average of 12 on 2 cores."""
 
 MBPP = Path("../shared/data/mbpp/mbpp.jsonl")
 NO_HONEYPOTS = {"CRLHF_SEED": "false", "CRLHF_WARMUP_HONEYPOTS": "0", "CRLHF_HONEYPOT_RATE": "0"}

@@ -98,8 +98,11 @@ def test_chat_style_on_a_model_without_template_is_a_one_line_error(
 ) -> None:
     args = ["generate", "--model", str(tiny_model_dir), "--limit", "1", "--out"]
     assert main([*args, str(tmp_path / "s.jsonl"), "--prompt-style", "chat"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "chat template" in err
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("crlhf generate: error: prompt_style: chat needs")
+    assert "chat template" in err
 
 
 def test_a_gguf_transformers_cannot_read_is_a_one_line_error(
@@ -109,6 +112,7 @@ def test_a_gguf_transformers_cannot_read_is_a_one_line_error(
     bogus = tmp_path / "weird.gguf"
     bogus.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 64)
     assert main(["generate", "--model", str(bogus), "--limit", "1", "--out", "x.jsonl"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "cannot dequantise weird.gguf" in err
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "crlhf generate: error: gguf: transformers cannot dequantise weird.gguf" in err
     assert not (tmp_path / "models" / "gguf-weird").exists()

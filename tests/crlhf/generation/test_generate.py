@@ -108,7 +108,7 @@ def test_greedy_decoding_is_deterministic_and_gives_one_answer_per_problem(loade
 
 def test_chat_style_needs_a_chat_template_and_auto_falls_back_to_completion(loaded) -> None:
     model, tokenizer = loaded
-    with pytest.raises(InvalidInput, match="has none"):
+    with pytest.raises(InvalidInput, match="chat template and this checkpoint has none"):
         Generator(model, tokenizer, GenerationSettings(prompt_style="chat"), progress=False)
     auto = Generator(model, tokenizer, GenerationSettings(prompt_style="auto"), progress=False)
     assert auto.style == "completion"
