@@ -314,6 +314,7 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
         return sum(p["passed"] for p in summary["per_problem"]), len(heldout)
 
     start = evaluate(None, "base")
+    print(f"  base: held-out {start[0]}/{start[1]}", flush=True)
     table: dict[str, list[tuple[int, int, float]]] = {}
     for variant in ("crowd", "control"):
         parent: Path | None = None
@@ -358,6 +359,13 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
             parent = result.directory
             passed, n = evaluate(parent / ADAPTER_DIR, f"{variant}-r{round_number}")
             curve.append((passed, n, float(np.mean([all(t) for t in truths]))))
+            print(  # progress: a long run shows each round as it ends
+                f"  {variant} round {round_number}: held-out {passed}/{n}, "
+                f"train samples passing {curve[-1][2]:.2f}, reward mean "
+                f"{np.mean(scores):.2f}, drift "
+                f"{result.manifest.metrics['sampling_logprob_drift']:.2e}",
+                flush=True,
+            )
         table[variant] = curve
     rows_out = []
     for variant, curve in table.items():
