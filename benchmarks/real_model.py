@@ -425,6 +425,7 @@ def main() -> None:
     parser.add_argument(
         "--parts", default="passk,speed,ppo,loop", help="comma-separated parts to run"
     )
+    parser.add_argument("--suites", default="humaneval,mbpp", help="suites of the pass@1 part")
     parser.add_argument("--ppo-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     model = args.model or checkpoint_path("smollm2")
@@ -444,7 +445,7 @@ def main() -> None:
         work = Path(tmp)
         if "passk" in parts:
             rows = []
-            for name in ("humaneval", "mbpp"):
+            for name in args.suites.split(","):
                 product = product_bench(model, name, args, work / "bench")
                 reference = reference_bench(model, name, args)
                 n = len(suite(name, args.limit))
