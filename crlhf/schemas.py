@@ -206,6 +206,20 @@ class GenerationMeta(_View):
     response_logprobs: list[float] | None = None
     """Token ids and sampling log-probs, stored at generation time for PPO: decoding and
     re-encoding does not reproduce the tokens."""
+    dtype: str | None = None
+    """The torch dtype the sampling model ran in (``torch.float32``): a round trains in one
+    dtype and refuses samples drawn in another, whose log-probs it cannot reproduce."""
+    prompt_style: Literal["completion", "chat"] | None = None
+    """How the prompt was built: ``chat`` replies hold prose around the code."""
+    reply: str | None = None
+    """The model's raw reply (chat style): the sample's code was extracted from it."""
+    extraction: Literal["whole", "fence", "prefix", "none"] | None = None
+    """How the code was found in the reply (``none``: the reply holds no code)."""
+    code_spans: list[tuple[int, int]] | None = None
+    """(start, end) character offsets into the reply of each line of the code."""
+    response_char_ends: list[int] | None = None
+    """Per response token, the reply length once it is decoded: token j owns
+    reply[ends[j-1]:ends[j]] (crlhf.generation.offsets)."""
 
 
 class SampleIn(_Wire):

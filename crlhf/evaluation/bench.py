@@ -66,6 +66,8 @@ class BenchConfig:
     seed: int | None = None
     limit: int | None = None
     """Only the first ``limit`` problems (smoke runs)."""
+    prompt_style: str | None = None
+    """``completion`` or ``chat`` (the model's prompts; chat completions are extracted code)."""
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -116,7 +118,14 @@ def _execute(
     if not todo:
         return
     programs = [
-        [p.program(completions[p.task_id][i]["completion"]) for i in range(n)] for p in todo
+        [
+            p.program(
+                completions[p.task_id][i]["completion"],
+                standalone=completions[p.task_id][i].get("meta", {}).get("prompt_style") == "chat",
+            )
+            for i in range(n)
+        ]
+        for p in todo
     ]
     logger.info("executing %d samples of %d problems", n * len(todo), len(todo))
     with tqdm(total=len(todo) * n, desc="execute", unit="sample", disable=not progress) as bar:

@@ -33,8 +33,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reference", action="store_true", help="run the reference solutions instead of a model"
     )
-    parser.add_argument("--n", type=int, default=100, help="samples per problem")
-    parser.add_argument("--k", type=parse_ks, default=(1, 10, 100), help="comma-separated k values")
+    parser.add_argument(
+        "--n", type=int, help="samples per problem (default: 100; 1 with --temperature 0)"
+    )
+    parser.add_argument(
+        "--k", type=parse_ks, help="comma-separated k values (default: 1,10,100; 1 when greedy)"
+    )
     parser.add_argument("--run-id", help="name of the run (default: derived from the settings)")
     parser.add_argument("--out", type=Path, default=Path("runs/bench"), help="runs directory")
     parser.add_argument("--workers", type=int, help="parallel sandbox runners (default: 2 x CPUs)")
@@ -59,7 +63,10 @@ def default_run_id(args: argparse.Namespace) -> str:
     source = Path(str(args.model)).name
     version = adapter_version(args) or "base"
     round_part = f"r{args.round}" if args.round is not None else "r0"
-    raw = f"{suite}-{source}-{version}-{round_part}-n{args.n}-t{args.temperature}-s{args.seed}"
+    style = "" if args.prompt_style == "auto" else f"-{args.prompt_style}"
+    raw = (
+        f"{suite}-{source}-{version}-{round_part}-n{args.n}-t{args.temperature}-s{args.seed}{style}"
+    )
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw)
 
 
@@ -76,6 +83,11 @@ def adapter_version(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from crlhf.evaluation.bench import BenchConfig, reference_completer, run_bench
 
+    greedy = args.temperature == 0 and not args.reference
+    if args.n is None:
+        args.n = 1 if greedy else 100
+    if args.k is None:
+        args.k = (1,) if greedy else (1, 10, 100)
     # Resolve the server before a long run, so a missing token fails at once.
     server = (
         ClientConfig.load(args.server, args.token, token_env=(ENV_ADMIN_TOKEN, ENV_TOKEN))
@@ -95,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             max_new_tokens=None if args.reference else args.max_new_tokens,
             seed=None if args.reference else args.seed,
             limit=args.limit,
+            prompt_style=None if args.reference else getattr(completer, "style", None),
         )
         store = RunStore(args.out, args.run_id or default_run_id(args))
         executor = Executor(Limits(timeout_s=args.timeout), workers=args.workers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 from crlhf.schemas import DEFAULT_LANGUAGE, ProblemIn
@@ -37,8 +38,28 @@ class BenchProblem:
             return "no tests"
         return None
 
-    def program(self, completion: str) -> str:
-        return f"{self.prompt}{completion}\n{self.tests}\n"
+    def program(self, completion: str, *, standalone: bool = False) -> str:
+        """The program the sandbox runs.
+
+        ``standalone``: the completion is whole code extracted from a chat reply (it
+        defines the entry point itself). The prompt then goes first only as a header, so
+        that its imports and helper functions exist; the completion's definitions replace
+        the prompt's stubs. A prompt that does not parse alone contributes its imports.
+        """
+        if not standalone:
+            return f"{self.prompt}{completion}\n{self.tests}\n"
+        return f"{self.header()}\n{completion}\n{self.tests}\n"
+
+    def header(self) -> str:
+        """What of the prompt runs before extracted code (see :meth:`program`)."""
+        try:
+            ast.parse(self.prompt)
+        except SyntaxError:
+            imports = [
+                line for line in self.prompt.splitlines() if line.startswith(("import ", "from "))
+            ]
+            return "\n".join(imports) + "\n"
+        return self.prompt
 
     def to_problem_in(self) -> ProblemIn:
         """The problem as the annotation server imports it (tests stay server-side)."""

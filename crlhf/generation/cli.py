@@ -17,6 +17,7 @@ from crlhf.errors import InvalidInput
 from crlhf.evaluation import mbpp
 from crlhf.evaluation.suites import SUITES, load_problems
 from crlhf.generation.precision import DEFAULT_DTYPE, DTYPE_NAMES
+from crlhf.generation.prompts import PROMPT_STYLES
 
 if TYPE_CHECKING:
     from crlhf.generation.generate import Generator
@@ -34,7 +35,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     model.add_argument("--adapter-version", help="adapter version recorded in sample metadata")
     model.add_argument("--round", type=int, help="training round the policy belongs to")
-    model.add_argument("--temperature", type=float, default=0.8)
+    model.add_argument(
+        "--temperature", type=float, default=0.8, help="0: greedy decoding (with --n 1)"
+    )
+    model.add_argument(
+        "--prompt-style",
+        choices=PROMPT_STYLES,
+        default="auto",
+        help="completion: continue the prompt (base models); chat: the checkpoint's chat "
+        "template, code extracted from the reply; auto (default): chat when the tokenizer "
+        "has a template",
+    )
     model.add_argument("--max-new-tokens", type=int, default=128)
     model.add_argument("--batch-size", type=int, default=16, help="rows per generate() call")
     model.add_argument("--seed", type=int, default=0)
@@ -68,6 +79,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def build_generator(args: argparse.Namespace) -> Generator:
     """Load the model and wrap it in a generator (imports torch)."""
+    from crlhf.generation.checkpoints import resolve_model
     from crlhf.generation.generate import (
         DEFAULT_STOPS,
         GenerationSettings,
@@ -84,6 +96,7 @@ def build_generator(args: argparse.Namespace) -> Generator:
         batch_size=args.batch_size,
         seed=args.seed,
         stop=tuple(args.stop) if args.stop else DEFAULT_STOPS,
+        prompt_style=args.prompt_style,
     )
     device = pick_device(args.device)
     logger.info(
@@ -93,7 +106,7 @@ def build_generator(args: argparse.Namespace) -> Generator:
         device,
         args.dtype,
     )
-    model, tokenizer = load_model(args.model, args.adapter, device, args.dtype)
+    model, tokenizer = load_model(resolve_model(args.model), args.adapter, device, args.dtype)
     return Generator(
         model,
         tokenizer,
@@ -106,7 +119,9 @@ def build_generator(args: argparse.Namespace) -> Generator:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_options(parser)
-    parser.add_argument("--n", type=int, default=10, help="samples per problem")
+    parser.add_argument(
+        "--n", type=int, help="samples per problem (default: 10; 1 with --temperature 0)"
+    )
     parser.add_argument("--out", type=Path, help="write SampleIn JSONL here")
     parser.add_argument("--push", action="store_true", help="import into the server (admin)")
     parser.add_argument("--server", help="server URL (default: $CRLHF_SERVER or config file)")
@@ -118,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.out and not args.push:
         raise InvalidInput("say where the samples go: --out FILE and/or --push", field="out")
+    if args.n is None:
+        args.n = 1 if args.temperature == 0 else 10
     if args.n < 1:
         raise InvalidInput("must be at least 1", field="n")
     config = (
@@ -130,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
     )[: args.limit]
     generator = build_generator(args)
     tag = f"r{args.round if args.round is not None else 0}-s{args.seed}"
-    done, samples = collect(generator(problems, args.n), tag)
+    collected = collect(generator(problems, args.n), tag)
+    done, samples = collected.problems, collected.samples
+    sys.stdout.write(collected.describe() + "\n")
     if args.out:
         write_jsonl(samples, args.out)
         sys.stdout.write(f"wrote {len(samples)} samples for {len(done)} problems to {args.out}\n")

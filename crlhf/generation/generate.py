@@ -1,7 +1,14 @@
 """Sampling completions from a causal LM (plus an optional LoRA adapter) for problems.
 
 The paper's defaults: temperature 0.8, at most 128 new tokens, pure sampling (no top-k or
-top-p, so the recorded log-probs are those of the distribution actually sampled). Rows of
+top-p, so the recorded log-probs are those of the distribution actually sampled).
+Temperature 0 is greedy decoding (pass@1 as code models report it); its log-probs are
+those of the untempered distribution, and a training round refuses such samples.
+
+The prompt style (:mod:`crlhf.generation.prompts`) decides what the model sees; in chat
+style the reply runs until end-of-sequence or the first fenced block closes, the code is
+extracted from it (:mod:`crlhf.generation.extract`) and the raw reply, the extracted
+lines' character spans and each token's character end are recorded beside it. Rows of
 (problem, sample) are batched across problems with left padding, and a problem is handed
 back as soon as all of its samples are done, so a killed run loses at most one batch.
 
@@ -23,8 +30,16 @@ from tqdm import tqdm
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.bench import Completion
 from crlhf.evaluation.problems import BenchProblem
+from crlhf.generation.extract import completion_spans, extract_code
+from crlhf.generation.offsets import char_ends
 from crlhf.generation.precision import DEFAULT_DTYPE, base_dtype
-from crlhf.generation.stopping import StopOnSequences, truncate
+from crlhf.generation.prompts import (
+    DEFAULT_INSTRUCTION,
+    PromptStyle,
+    build_prompt,
+    resolve_style,
+)
+from crlhf.generation.stopping import StopOnSequences, fence_closed, truncate
 from crlhf.schemas import GenerationMeta
 
 logger = logging.getLogger(__name__)
@@ -39,10 +54,13 @@ class GenerationSettings:
     batch_size: int = 16
     seed: int = 0
     stop: tuple[str, ...] = DEFAULT_STOPS
+    """Stop sequences of completion-style prompts (chat replies end at their fence)."""
+    prompt_style: str = "auto"
+    instruction: str = DEFAULT_INSTRUCTION
 
     def __post_init__(self) -> None:
-        if not self.temperature > 0:
-            raise InvalidInput("must be positive (sampling)", field="temperature")
+        if not self.temperature >= 0:
+            raise InvalidInput("must be 0 (greedy) or positive (sampling)", field="temperature")
         if self.max_new_tokens < 1:
             raise InvalidInput("must be at least 1", field="max_new_tokens")
         if self.batch_size < 1:
@@ -110,6 +128,11 @@ class Generator:
         self.adapter_version = adapter_version
         self.round_number = round_number
         self.progress = progress
+        self.style: PromptStyle = resolve_style(self.settings.prompt_style, tokenizer)
+
+    @property
+    def greedy(self) -> bool:
+        return self.settings.temperature == 0
 
     @property
     def device(self) -> torch.device:
@@ -119,6 +142,10 @@ class Generator:
     def __call__(
         self, problems: Sequence[BenchProblem], n: int
     ) -> Iterator[tuple[BenchProblem, list[Completion]]]:
+        if self.greedy and n > 1:
+            raise InvalidInput(
+                f"greedy decoding (temperature 0) gives one answer per problem, not {n}", field="n"
+            )
         rows = [(p, i) for p in range(len(problems)) for i in range(n)]
         pending: dict[int, list[Completion | None]] = {}
         next_problem = 0
@@ -127,7 +154,10 @@ class Generator:
             for start in range(0, len(rows), size):
                 batch = rows[start : start + size]
                 seed = self.settings.seed + start // size
-                prompts = [problems[p].prompt for p, _ in batch]
+                prompts = [
+                    build_prompt(problems[p], self.style, self.tokenizer, self.settings.instruction)
+                    for p, _ in batch
+                ]
                 for (p, i), completion in zip(batch, self._sample(prompts, seed), strict=True):
                     pending.setdefault(p, [None] * n)[i] = completion
                 bar.update(len(batch))
@@ -141,20 +171,29 @@ class Generator:
         from transformers import GenerationConfig, StoppingCriteriaList
 
         settings = self.settings
-        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+        chat = self.style == "chat"
+        encoded = self.tokenizer(
+            prompts,
+            return_tensors="pt",
+            padding=True,
+            add_special_tokens=not chat,  # a chat template already holds the special tokens
+        ).to(self.device)
         prompt_length = encoded["input_ids"].shape[1]
+        sampling: dict[str, Any] = (
+            {"do_sample": False}
+            if self.greedy
+            else {"do_sample": True, "temperature": settings.temperature, "top_k": 0, "top_p": 1.0}
+        )
         config = GenerationConfig(  # type: ignore[no-untyped-call]
-            do_sample=True,
-            temperature=settings.temperature,
-            top_k=0,
-            top_p=1.0,
+            **sampling,
             max_new_tokens=settings.max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,
             output_scores=True,
             return_dict_in_generate=True,
         )
-        stopper = StopOnSequences(self.tokenizer, settings.stop, prompt_length)
+        cut = fence_closed if chat else settings.stop
+        stopper = StopOnSequences(self.tokenizer, cut, prompt_length)
         torch.manual_seed(seed)
         out = self.model.generate(
             **encoded,
@@ -162,9 +201,10 @@ class Generator:
             stopping_criteria=StoppingCriteriaList([stopper]),
         )
         new_tokens = out.sequences[:, prompt_length:]
-        # scores are the processed logits (here: divided by the temperature), one
-        # (batch, vocab) tensor per step; their log-softmax is the sampling distribution.
-        # Step by step, so that no (batch, steps, vocab) tensor is ever materialised.
+        # scores are the processed logits (here: divided by the temperature; greedy: as
+        # they are), one (batch, vocab) tensor per step; their log-softmax is the sampling
+        # distribution. Step by step, so that no (batch, steps, vocab) tensor is ever
+        # materialised.
         chosen = torch.stack(
             [
                 step.float().log_softmax(dim=-1).gather(-1, new_tokens[:, t, None])[:, 0]
@@ -172,13 +212,16 @@ class Generator:
             ],
             dim=1,
         )
+        dtype = str(next(self.model.parameters()).dtype)
         completions = []
         for row in range(len(prompts)):
             mask = encoded["attention_mask"][row].bool()
             prompt_ids = encoded["input_ids"][row][mask].tolist()
-            text, kept = truncate(
-                self.tokenizer, new_tokens[row].tolist(), settings.stop, self.tokenizer.eos_token_id
+            reply, kept = truncate(
+                self.tokenizer, new_tokens[row].tolist(), cut, self.tokenizer.eos_token_id
             )
+            response = new_tokens[row][:kept].tolist()
+            found = extract_code(reply) if chat else completion_spans(reply)
             meta = GenerationMeta(
                 model=self.model_name,
                 adapter_version=self.adapter_version,
@@ -186,8 +229,20 @@ class Generator:
                 temperature=settings.temperature,
                 seed=seed,
                 prompt_token_ids=prompt_ids,
-                response_token_ids=new_tokens[row][:kept].tolist(),
+                response_token_ids=response,
                 response_logprobs=[round(v, 6) for v in chosen[row][:kept].tolist()],
+                dtype=dtype,
+                prompt_style=self.style,
+                reply=reply if chat else None,
+                extraction=found.method,
+                code_spans=list(found.spans) if chat else None,
+                response_char_ends=char_ends(self._decode, response) if chat else None,
             )
-            completions.append(Completion(text, meta))
+            completions.append(Completion(found.code, meta))
         return completions
+
+    def _decode(self, ids: list[int]) -> str:
+        # Only the end-of-sequence token is left out of a reply (truncate), so special
+        # tokens stay in the text exactly as truncate decoded them.
+        eos = self.tokenizer.eos_token_id
+        return str(self.tokenizer.decode([i for i in ids if i != eos]))

@@ -222,7 +222,8 @@ def round_zero(
         return Generator(model, tokenizer, settings, model_name=str(base), progress=demo.progress)
 
     seed = config.seed
-    done, samples = collect(generator(seed)(train, config.train_samples), f"r0-s{seed}")
+    collected = collect(generator(seed)(train, config.train_samples), f"r0-s{seed}")
+    done, samples = collected.problems, collected.samples
     created, _ = asyncio.run(push(client_config, done, samples))
     demo.say(f"round 0: the base model wrote {created} samples to annotate")
     bench = BenchConfig(

@@ -57,7 +57,8 @@ class PPOConfig(BaseModel):
     """Samples per PPO step: a round of N samples runs ceil(N / batch_size) steps."""
 
     mini_batch_size: int = Field(default=8, ge=1)
-    """Samples per gradient update inside a step."""
+    """Samples per gradient update inside a step; when not given, 8 or ``batch_size`` if
+    that is smaller (so ``batch_size=4`` alone is a valid round)."""
 
     ppo_epochs: int = Field(default=4, ge=1)
     """Passes over each step's batch (each pass in a fresh random minibatch order)."""
@@ -130,8 +131,9 @@ class PPOConfig(BaseModel):
     """Seeds LoRA initialisation, the value head and minibatch order."""
 
     threads: int | None = Field(default=None, ge=1)
-    """torch CPU threads; None: the cores not already busy (oversubscribing two shared
-    cores made an update 35x slower)."""
+    """torch CPU threads; None: every core this process may run on, shared among the
+    ranks of one host (guessing "free" cores from the load average picked 1 of 2 right
+    after another command and halved a round's speed; set it on a shared machine)."""
 
     device: str | None = None
     """torch device; None: CUDA when present, else the CPU."""
@@ -139,6 +141,15 @@ class PPOConfig(BaseModel):
     max_logprob_drift: float | None = Field(default=None, gt=0.0)
     """If set, a round fails when the mean |stored − recomputed| sampling log-prob per
     token exceeds it: the token ids or the temperature do not belong to this policy."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_mini_batch(cls, data: object) -> object:
+        if isinstance(data, dict) and "mini_batch_size" not in data and "batch_size" in data:
+            batch = data["batch_size"]
+            if isinstance(batch, int) and batch >= 1:
+                return {**data, "mini_batch_size": min(8, batch)}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> PPOConfig:

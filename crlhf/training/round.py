@@ -43,7 +43,7 @@ from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
 from crlhf.training.ppo import PPOTrainer, own_part
-from crlhf.training.rollout import Rollout, hand_written, select_rollouts
+from crlhf.training.rollout import Rollout, check_dtype, hand_written, select_rollouts
 from crlhf.training.targets import check_targets
 
 logger = logging.getLogger(__name__)
@@ -59,11 +59,10 @@ class RoundResult:
     manifest: AdapterManifest
 
 
-def free_cores() -> int:
-    """CPU cores this process may use minus those already busy (1-minute load), at least 1."""
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity), at least 1."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
-    return max(1, (usable or 1) - busy)
+    return max(1, usable or 1)
 
 
 def data_summary(rows: Sequence[ExportRow], rollouts: Sequence[Rollout]) -> dict[str, Metric]:
@@ -156,7 +155,7 @@ def run_round(
 
     ranks.on_main(check_new)
     # Processes on one host share its cores.
-    threads = config.threads or max(1, free_cores() // ranks.local_world_size)
+    threads = config.threads or max(1, usable_cores() // ranks.local_world_size)
     torch.set_num_threads(threads)
     started = time.perf_counter()
 
@@ -172,6 +171,7 @@ def run_round(
         if parent_manifest is None:  # a parent brings its own adapter's modules
             check_targets(base_model, config.lora_target_modules)
         base, tokenizer = load_base(base_model, device, config.dtype)
+        check_dtype(rows, str(base.dtype))
         if parent is None or parent_manifest is None:
             policy = new_policy(base, config)
         else:
@@ -212,7 +212,8 @@ def run_round(
         raise TokenMismatch(
             f"stored sampling log-probs differ from this policy's by {drift:.3f} nats per "
             f"token on average (limit {config.max_logprob_drift}): the samples were not "
-            "drawn from this base model, adapter, temperature and dtype"
+            "drawn from this base model, adapter, temperature and dtype "
+            f"(this round computes in {policy.base_dtype})"
         )
     usual = DRIFT_TOLERANCE.get(str(policy.base_dtype).removeprefix("torch."))
     if config.max_logprob_drift is None and usual is not None and drift > usual:

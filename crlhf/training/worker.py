@@ -91,6 +91,8 @@ class Sampling:
     temperature: float = 0.8
     max_new_tokens: int = 128
     batch_size: int = 16
+    prompt_style: str = "auto"
+    """completion, chat or auto (chat when the base model has a chat template)."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,7 @@ class Worker:
             max_new_tokens=sampling.max_new_tokens,
             batch_size=sampling.batch_size,
             seed=config.seed,
+            prompt_style=sampling.prompt_style,
         )
         return Generator(
             model,
@@ -364,7 +367,9 @@ class Worker:
         sampled = generator(problems, spec.n)
         name = suite_name(spec.suite, spec.problems_file)
         tracked = _tracked(sampled, len(problems), beat, "generating", name)
-        return collect(tracked, tag)
+        collected = collect(tracked, tag)
+        logger.info("%s", collected.describe())
+        return collected.problems, collected.samples
 
     def _benchmark(
         self,
@@ -396,6 +401,7 @@ class Worker:
             max_new_tokens=settings.max_new_tokens,
             seed=settings.seed,
             limit=spec.limit,
+            prompt_style=generator.style,
         )
 
         def completer(

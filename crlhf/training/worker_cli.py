@@ -20,6 +20,7 @@ from crlhf.arg_types import parse_ks
 from crlhf.client_config import ENV_ADMIN_TOKEN, ENV_TOKEN, ClientConfig
 from crlhf.errors import InvalidInput
 from crlhf.evaluation.suites import SUITES
+from crlhf.generation.prompts import PROMPT_STYLES
 from crlhf.training.config import PPOConfig
 from crlhf.training.round_options import add_ppo_options, ppo_config
 
@@ -89,6 +90,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sampling.add_argument("--temperature", type=float, default=0.8)
     sampling.add_argument("--max-new-tokens", type=int, default=128)
     sampling.add_argument("--batch-size", type=int, default=16, help="rows per generate() call")
+    sampling.add_argument(
+        "--prompt-style",
+        choices=PROMPT_STYLES,
+        default="auto",
+        help="completion, chat, or auto (chat when the base model has a chat template)",
+    )
 
     bench = parser.add_argument_group("benchmarks of the new adapter (sandboxed)")
     bench.add_argument(
@@ -171,7 +178,9 @@ def options_from(args: argparse.Namespace) -> WorkerOptions:
         once=args.once,
         exit_when_idle=args.exit_when_idle,
         estimator=args.estimator,
-        sampling=Sampling(args.temperature, args.max_new_tokens, args.batch_size),
+        sampling=Sampling(
+            args.temperature, args.max_new_tokens, args.batch_size, args.prompt_style
+        ),
         next_samples=next_samples,
         benchmarks=benchmarks,
         progress=not args.no_progress,

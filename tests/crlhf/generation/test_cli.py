@@ -91,3 +91,28 @@ def test_generate_pushes_samples_to_a_live_server(tiny_model_dir: Path, live_ser
     assert ids and all(i.startswith("HumanEval/0:r0-s5:") for i in ids)
     # Pushing the same samples again is harmless (idempotent import).
     assert main([*args, *FAST]) == 0
+
+
+def test_chat_style_on_a_model_without_template_is_a_one_line_error(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["generate", "--model", str(tiny_model_dir), "--limit", "1", "--out"]
+    assert main([*args, str(tmp_path / "s.jsonl"), "--prompt-style", "chat"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("crlhf generate: error: prompt_style: chat needs")
+    assert "chat template" in err
+
+
+def test_a_gguf_transformers_cannot_read_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRLHF_MODELS_DIR", str(tmp_path / "models"))
+    bogus = tmp_path / "weird.gguf"
+    bogus.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 64)
+    assert main(["generate", "--model", str(bogus), "--limit", "1", "--out", "x.jsonl"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "crlhf generate: error: gguf: transformers cannot dequantise weird.gguf" in err
+    assert not (tmp_path / "models" / "gguf-weird").exists()

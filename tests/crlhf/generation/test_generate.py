@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from crlhf.errors import InvalidInput
 from crlhf.evaluation import humaneval
 from crlhf.generation.generate import GenerationSettings, Generator, load_model, pick_device
 from crlhf.generation.stopping import first_stop, truncate
@@ -83,3 +84,31 @@ def test_device_is_cuda_only_when_present() -> None:
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert pick_device().type == expected
     assert pick_device("cpu").type == "cpu"
+
+
+def test_greedy_decoding_is_deterministic_and_gives_one_answer_per_problem(loaded) -> None:
+    model, tokenizer = loaded
+    problems = humaneval.load()[:2]
+
+    def greedy(seed: int) -> list[list[int]]:
+        settings = GenerationSettings(temperature=0.0, max_new_tokens=8, batch_size=2, seed=seed)
+        generator = Generator(model, tokenizer, settings, progress=False)
+        out = [c for _, cs in generator(problems, 1) for c in cs]
+        assert all(c.meta.temperature == 0.0 for c in out)
+        assert all(c.meta.dtype == "torch.float32" for c in out)
+        return [c.meta.response_token_ids or [] for c in out]
+
+    assert greedy(1) == greedy(2)  # the seed does not matter: no sampling
+    generator = Generator(model, tokenizer, GenerationSettings(temperature=0.0), progress=False)
+    with pytest.raises(InvalidInput, match="one answer per problem"):
+        list(generator(problems, 2))
+    with pytest.raises(InvalidInput):
+        GenerationSettings(temperature=-0.1)
+
+
+def test_chat_style_needs_a_chat_template_and_auto_falls_back_to_completion(loaded) -> None:
+    model, tokenizer = loaded
+    with pytest.raises(InvalidInput, match="chat template and this checkpoint has none"):
+        Generator(model, tokenizer, GenerationSettings(prompt_style="chat"), progress=False)
+    auto = Generator(model, tokenizer, GenerationSettings(prompt_style="auto"), progress=False)
+    assert auto.style == "completion"

@@ -22,6 +22,39 @@ def test_a_completion_becomes_a_sample_with_a_stable_id_and_its_metadata() -> No
 
 def test_blank_completions_are_skipped() -> None:
     completions = [Completion("   \n\n"), Completion("    return 1\n")]
-    problems, samples = collect([(PROBLEM, completions)], "r0-s0")
+    collected = collect([(PROBLEM, completions)], "r0-s0")
+    problems, samples = collected.problems, collected.samples
     assert problems == [PROBLEM]
     assert [s.id for s in samples] == ["HumanEval/0:r0-s0:1"]
+
+
+def _chat(reply: str) -> Completion:
+    from crlhf.generation.extract import extract_code
+
+    found = extract_code(reply)
+    meta = GenerationMeta(
+        prompt_style="chat", reply=reply, extraction=found.method, code_spans=list(found.spans)
+    )
+    return Completion(found.code, meta)
+
+
+def test_chat_replies_without_code_are_kept_and_blank_ones_counted() -> None:
+    completions = [
+        _chat("```python\ndef f():\n    return 1\n```"),
+        _chat("I am not sure how to do this."),
+        _chat("   \n"),
+    ]
+    collected = collect([(PROBLEM, completions)], "r0-s0")
+    assert (collected.replies, collected.without_code, collected.blank) == (3, 2, 1)
+    code, prose = collected.samples
+    assert code.code == "def f():\n    return 1" and code.meta.reply is not None
+    # The code-less reply is a sample too: its code is the reply, and the spans say so.
+    assert prose.code == "I am not sure how to do this."
+    assert prose.meta.code_spans == [(0, len(prose.code))]
+    assert "3 replies for 1 problems: 1 with code, 2 without" in collected.describe()
+
+
+def test_extracted_code_runs_after_the_prompt_as_a_header() -> None:
+    program = PROBLEM.program("def has_close_elements(a, b):\n    return False", standalone=True)
+    assert program.startswith(PROBLEM.prompt)  # imports and the stub come first
+    assert program.index("return False") < program.index("def check(")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from typing import Any
 
 import pytest
@@ -242,3 +243,36 @@ def test_samples_from_the_generator_train_without_drift(tiny_model_dir, tmp_path
     )
     assert result.manifest.data["sampling_temperatures"] == "0.7"
     assert float(result.manifest.metrics["sampling_logprob_drift"] or 1.0) < 1e-5
+
+
+def test_samples_drawn_in_another_dtype_are_refused_naming_the_mismatch(
+    tokenizer, preference_rows, tiny_model_dir, tmp_path
+) -> None:
+    rows = [_broken(row, dtype="torch.bfloat16") for row in preference_rows]
+    rows[0] = _broken(rows[0], dtype="torch.float32")
+    with pytest.raises(TokenMismatch, match=r"dtype mismatch.*torch\.bfloat16.*torch\.float32"):
+        run_round(
+            rows,
+            base_model=tiny_model_dir,
+            out_root=tmp_path,
+            version="v1",
+            config=PPOConfig(**SETTINGS),
+        )
+    assert not (tmp_path / "v1").exists()
+
+
+def test_greedy_samples_are_refused_for_training(tokenizer) -> None:
+    row = _broken(make_row(tokenizer, "g", PROMPT, GOOD, 1.0), temperature=0.0)
+    with pytest.raises(TokenMismatch, match="greedily"):
+        select_rollouts([row], vocab_size=len(tokenizer), min_votes=0, default_temperature=0.8)
+
+
+def test_mini_batch_defaults_to_at_most_the_batch_and_threads_to_every_core() -> None:
+    from crlhf.training.round import usable_cores
+
+    assert make_config({"batch_size": 4}).mini_batch_size == 4
+    assert make_config({"batch_size": 32}).mini_batch_size == 8
+    assert PPOConfig().mini_batch_size == 8
+    with pytest.raises(InvalidInput, match="exceeds"):
+        make_config({"batch_size": 4, "mini_batch_size": 8})  # given explicitly: still checked
+    assert usable_cores() == len(os.sched_getaffinity(0))

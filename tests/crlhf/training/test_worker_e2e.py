@@ -60,7 +60,8 @@ def _seed_base_samples(url: str, model_dir: Path) -> int:
     model, tokenizer = load_model(str(model_dir), None, torch.device("cpu"))
     settings = GenerationSettings(max_new_tokens=16, batch_size=8, seed=0)
     generator = Generator(model, tokenizer, settings, model_name=str(model_dir), progress=False)
-    problems, samples = collect(generator(load_suite("testbed-train")[:4], 2), "r0-s0")
+    collected = collect(generator(load_suite("testbed-train")[:4], 2), "r0-s0")
+    problems, samples = collected.problems, collected.samples
     assert samples and all(s.meta.adapter_version is None for s in samples)
     asyncio.run(push(ClientConfig(server=url, token=ADMIN_TOKEN), problems, samples))
     return len(samples)
