@@ -304,3 +304,14 @@ def m016_machine_annotators(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE annotators ADD COLUMN checker TEXT")
     db.execute("ALTER TABLE annotators ADD COLUMN checker_version TEXT")
     db.execute("ALTER TABLE samples ADD COLUMN human_target INTEGER")
+
+
+@migrations(name="m017_task_leases")
+def m017_task_leases(db: sqlite_utils.Database) -> None:
+    """Task leases (server/leases.py): when an open assignment's lease ran out, and an index
+    for the sweep over open assignments by age."""
+    db.execute("ALTER TABLE assignments ADD COLUMN lease_expired_at TEXT")
+    db.execute(
+        "CREATE INDEX assignments_lease ON assignments (served_at) "
+        "WHERE submitted = 0 AND skipped_at IS NULL AND lease_expired_at IS NULL"
+    )

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     target_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.95
     """A sample is confident (webhook ``sample.confident``) when every judged line's
     posterior is at least this or at most 1 minus this."""
+    task_lease_s: Annotated[float, Field(gt=0.0)] | None = 1800.0
+    """A task served and not judged (nor skipped) this long gives its slot under
+    ``max_annotators_per_sample`` back (None: never); a late judgement is still accepted
+    (server/leases.py)."""
     admin_session_ttl_s: Annotated[float, Field(gt=0.0)] = 8 * 3600.0
     """How long an admin page login lasts (see server/admin_page/sessions.py)."""
     machine_confident_humans: Annotated[int, Field(ge=0)] = 1

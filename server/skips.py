@@ -34,7 +34,8 @@ def skip(
     caller is within their first ``window`` tasks and has skipped ``max_skips`` already.
     """
     row = conn.execute(
-        "SELECT a.submitted, a.skipped_at, a.annotator_id IS NOT NULL AS served FROM samples s "
+        "SELECT a.submitted, a.skipped_at, a.lease_expired_at, "
+        "a.annotator_id IS NOT NULL AS served FROM samples s "
         "LEFT JOIN assignments a ON a.sample_id = s.id AND a.annotator_id = ? WHERE s.id = ?",
         (annotator_id, sample_id),
     ).fetchone()
@@ -62,7 +63,8 @@ def skip(
         "UPDATE assignments SET skipped_at = ? WHERE annotator_id = ? AND sample_id = ?",
         (now, annotator_id, sample_id),
     )
-    conn.execute("UPDATE samples SET n_served = n_served - 1 WHERE id = ?", (sample_id,))
+    if row["lease_expired_at"] is None:  # an expired lease gave its slot back already
+        conn.execute("UPDATE samples SET n_served = n_served - 1 WHERE id = ?", (sample_id,))
     conn.execute(
         "UPDATE annotators SET tasks_served = tasks_served - 1 WHERE id = ?", (annotator_id,)
     )

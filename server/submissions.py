@@ -14,6 +14,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from crlhf_server import leases
 from crlhf_server.consensus import store_consensus
 from crlhf_server.engine_state import effective_engine
 
@@ -205,6 +206,7 @@ def accept(
         "UPDATE assignments SET submitted = 1 WHERE annotator_id = ? AND sample_id = ?",
         (annotator_id, submission.sample_id),
     )
+    leases.reclaim(conn, annotator_id, submission.sample_id)
     votes = _current_votes(conn, submission.sample_id)
     states = _states(conn, {v.annotator for v in votes} | {annotator_id})
     update = apply_submission(

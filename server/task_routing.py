@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from crlhf_server import views
+from crlhf_server.leases import OPEN_LEASE
 from crlhf_server.settings import Settings
 
 from crlhf.schemas import Task, split_code
@@ -131,8 +132,9 @@ _UNSEEN = "NOT EXISTS (SELECT 1 FROM assignments a WHERE a.annotator_id = ? AND 
 _NOT_OWN = "(s.author_id IS NULL OR s.author_id <> ?)"
 """Nobody is served a sample they wrote (``SampleIn.author_id``)."""
 
-_OPEN = "a.submitted = 0 AND a.skipped_at IS NULL AND s.archived_at IS NULL"
-"""An assignment still waiting for the annotator's judgement (archived samples drop out)."""
+_OPEN = f"a.submitted = 0 AND a.skipped_at IS NULL AND {OPEN_LEASE} AND s.archived_at IS NULL"
+"""An assignment still waiting for the annotator's judgement (archived samples and expired
+leases drop out, see :mod:`server.leases`)."""
 
 _LIVE = "s.archived_at IS NULL"
 """Archived samples (``crlhf admin samples archive``) are never served."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from crlhf_server import leases
 from crlhf_server.auth import CurrentHuman
 from crlhf_server.clock import now_iso
 from crlhf_server.deps import Ctx
@@ -25,6 +26,8 @@ async def get_next_tasks(
     count: Annotated[int, Query(ge=1, le=MAX_TASKS_PER_REQUEST)] = 1,
 ) -> Response:
     policy = RoutingPolicy.from_settings(ctx.settings)
+    now = now_iso()
     with ctx.store.write() as conn:
-        tasks = next_tasks(conn, user.id, count, policy, rng=ctx.rng, now=now_iso())
+        leases.expire(conn, now, ctx.settings.task_lease_s)
+        tasks = next_tasks(conn, user.id, count, policy, rng=ctx.rng, now=now)
     return _TASKS(tasks)
