@@ -11,6 +11,7 @@ hold queued votes in a shape this version does not know.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,3 +50,38 @@ def migrate(db: sqlite3.Connection, steps: Sequence[Step], path: Path) -> int:
 
 def _version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def open_local(path: Path, steps: Sequence[Step]) -> sqlite3.Connection:
+    """Open (creating it private to the user) a client file in WAL mode, migrated to ``steps``.
+
+    Autocommit mode, usable from any thread (callers hold their own lock). Closed again
+    when it cannot be migrated, so a refused file is never held open.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    try:
+        _enable_wal(db)
+        migrate(db, steps, path)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _enable_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL, retrying while another connection holds the file.
+
+    Changing the journal mode needs an exclusive lock and SQLite answers SQLITE_BUSY at
+    once instead of calling the busy handler, so two processes (two editors, or the TUI and
+    an editor) opening the same file together would otherwise fail with "database is
+    locked".
+    """
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,8 +24,7 @@ from types import TracebackType
 from typing import Self
 
 from crlhf.client_config import data_dir
-from crlhf.errors import InvalidFile
-from crlhf.local_schema import migrate
+from crlhf.local_schema import open_local
 from crlhf.schemas import Label, Task
 
 FILE_NAME = "marks.db"
@@ -94,15 +92,8 @@ class MarksStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            migrate(self._db, MIGRATIONS, path)
-        except (sqlite3.DatabaseError, InvalidFile):
-            self._db.close()
-            raise
+        self._db = open_local(path, MIGRATIONS)
 
     @classmethod
     def open_default(cls, directory: Path | None = None) -> MarksStore:

@@ -26,7 +26,6 @@ import random
 import re
 import sqlite3
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from crlhf.errors import (
     SampleNotFound,
     ServerUnreachable,
 )
-from crlhf.local_schema import migrate
+from crlhf.local_schema import open_local
 from crlhf.schemas import MAX_BATCH_SUBMISSIONS, BatchReceipt, Submission
 
 logger = logging.getLogger(__name__)
@@ -154,23 +153,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _enable_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
-    """Switch to WAL, retrying while another connection holds the file.
-
-    Changing the journal mode needs an exclusive lock and SQLite answers SQLITE_BUSY at
-    once instead of calling the busy handler, so two processes (or threads) opening the
-    same queue together would otherwise fail with "database is locked".
-    """
-    for attempt in range(attempts):
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
-                raise
-            time.sleep(0.1)
-
-
 class OfflineQueue:
     """A durable FIFO of submissions waiting for the server (see the module docstring).
 
@@ -180,17 +162,10 @@ class OfflineQueue:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.Lock()
         self._sync_lock: asyncio.Lock | None = None
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        _enable_wal(self._db)
+        self._db = open_local(path, _SCHEMA_STEPS)
         self._db.execute("PRAGMA synchronous=FULL")
-        try:
-            migrate(self._db, _SCHEMA_STEPS, path)
-        except BaseException:
-            self._db.close()
-            raise
 
     @classmethod
     def for_config(cls, config: ClientConfig, directory: Path | None = None) -> OfflineQueue:
