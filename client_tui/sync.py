@@ -184,7 +184,10 @@ class SyncService:
             )
             if result.offline:
                 raise ServerUnreachable("the queue could not be sent")
-            await self.prefetcher.refill()
+            try:
+                await self.prefetcher.refill()
+            finally:
+                messages.extend(self.prefetcher.take_refusals())
             self.stats = await self.client.stats()
             await self._fetch_consensus()
         except ServerUnreachable as exc:

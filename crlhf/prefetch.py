@@ -10,6 +10,8 @@ sample to this annotator again. :meth:`TaskPrefetcher.skip` is local and instant
 skip is sent at the start of the next refill (the TUI's sync loop), and while the server
 is unreachable it is remembered in memory and retried by the next refill. A client that
 exits while skips are still unsent loses them: those samples come back next session.
+A skip refused because the warm-up window allows no more (409 ``skip_refused``) gives the
+task back: the server still serves it to this annotator, and it must be judged.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from crlhf.errors import CrlhfError, ServerUnreachable
+from crlhf.errors import CrlhfError, ServerUnreachable, SkipRefused
 from crlhf.schemas import MAX_TASKS_PER_REQUEST, Task
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class TaskPrefetcher:
         self._finished: set[str] = set()
         self._skipped: set[str] = set()
         self._unsent_skips: list[str] = []
+        self._refusals: list[str] = []
         self._refill_lock = asyncio.Lock()
         self.exhausted = False
         """True after a refill in which the server had nothing new for this annotator."""
@@ -137,11 +140,18 @@ class TaskPrefetcher:
         """Skips the server has not acknowledged yet (offline), oldest first."""
         return list(self._unsent_skips)
 
+    def take_refusals(self) -> list[str]:
+        """Messages for the user, one per skip the warm-up refused since the last call."""
+        refusals, self._refusals = self._refusals, []
+        return refusals
+
     async def _send_skips(self) -> None:
         """Send remembered skips in order; stop at the first unreachable server (and raise).
 
-        A skip the server refuses (the task was submitted meanwhile, from another client)
-        is dropped with a warning: retrying cannot make it succeed.
+        A skip the warm-up refuses puts the task back among the unseen, so this refill
+        fetches it again, and leaves a message for :meth:`take_refusals`. Any other
+        refusal (the task was submitted meanwhile, from another client) is dropped with a
+        warning: retrying cannot make it succeed.
         """
         while self._unsent_skips:
             sample_id = self._unsent_skips[0]
@@ -150,6 +160,9 @@ class TaskPrefetcher:
             except ServerUnreachable:
                 logger.info("offline: %d skip(s) kept for the next refill", len(self._unsent_skips))
                 raise
+            except SkipRefused as exc:
+                self._skipped.discard(sample_id)
+                self._refusals.append(f"Sample {sample_id} comes back: {exc.message}")
             except CrlhfError as exc:
                 logger.warning("the server refused to skip sample %s, dropped: %s", sample_id, exc)
             self._unsent_skips.pop(0)

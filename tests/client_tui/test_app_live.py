@@ -21,7 +21,14 @@ from textual.pilot import Pilot
 from crlhf.client import CrlhfClient
 from crlhf.client_config import ClientConfig
 from crlhf.offline_queue import OfflineQueue
-from tests.client_tui.helpers import annotate_screen, current, has_task, status, until
+from tests.client_tui.helpers import (
+    annotate_screen,
+    current,
+    has_task,
+    notifications,
+    status,
+    until,
+)
 from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.e2e
@@ -181,3 +188,24 @@ async def test_a_skipped_sample_is_not_shown_again_after_a_restart(live_server: 
     # Before skips reached the server, the restarted client got the skipped task first.
     assert skipped not in shown
     assert stored(live_server, "tui-skip") == {}
+
+
+async def test_a_skip_the_warm_up_refuses_brings_the_sample_back_with_the_reason(
+    live_server_factory: Callable[..., LiveServer],
+):
+    server = live_server_factory(env={"CRLHF_WARMUP_HONEYPOTS": "1", "CRLHF_WARMUP_MAX_SKIPS": "0"})
+    config = await annotator_config(server, "tui-warmup-skip")
+    app = make_app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        sync = annotate_screen(pilot).sync
+        await until(pilot, on_screen(pilot))
+        refused = current(pilot).task.sample_id
+        await pilot.press("s")
+        await until(pilot, lambda: not sync.prefetcher.unsent_skips)
+        await until(pilot, lambda: any("comes back" in m for m in notifications(pilot)))
+        assert any(refused in m and "please judge" in m for m in notifications(pilot))
+        shown = []
+        while (task := sync.take_task()) is not None:
+            shown.append(task.sample_id)
+        on_screen_now = current(pilot).task.sample_id
+        assert refused in [*shown, on_screen_now]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crlhf.errors import NotServed, ServerUnreachable
+from crlhf.errors import NotServed, ServerUnreachable, SkipRefused
 from crlhf.prefetch import TaskPrefetcher
 from crlhf.schemas import CodeLine, ProblemView, Task
 
@@ -30,6 +30,7 @@ class FakeRouter:
         self.counts: list[int] = []
         self.skipped: list[str] = []
         self.offline = False
+        self.skips_allowed: int | None = None
 
     async def next_tasks(self, count: int = 1) -> list[Task]:
         self.counts.append(count)
@@ -48,6 +49,8 @@ class FakeRouter:
             raise ServerUnreachable("fake server is down")
         if sample_id not in self.open:
             raise NotServed(f"{sample_id} is not open", field="sample_id")
+        if self.skips_allowed is not None and len(self.skipped) >= self.skips_allowed:
+            raise SkipRefused("please judge this one", field="sample_id")
         self.open.remove(sample_id)
         self.skipped.append(sample_id)
 
@@ -135,3 +138,17 @@ async def test_a_refused_skip_is_dropped_with_a_warning(caplog):
         assert await prefetcher.refill() == 1
     assert not prefetcher.unsent_skips
     assert "refused to skip sample s-0" in caplog.text
+
+
+async def test_a_skip_the_warm_up_refuses_gives_the_task_back_with_a_message():
+    router = FakeRouter(3)
+    router.skips_allowed = 0
+    prefetcher = TaskPrefetcher(router, size=1)
+    t = await prefetcher.next()
+    assert t is not None
+    prefetcher.skip(t.sample_id)
+    assert await prefetcher.refill() == 1
+    back = prefetcher.take()
+    assert back is not None and back.sample_id == t.sample_id  # served again, still open
+    assert prefetcher.take_refusals() == [f"Sample {t.sample_id} comes back: please judge this one"]
+    assert prefetcher.take_refusals() == [] and not prefetcher.unsent_skips
