@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 from crlhf_server.db import Store
+from crlhf_server.task_routing import line_confidence
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("crlhf-server")
@@ -314,4 +315,26 @@ def m017_task_leases(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX assignments_lease ON assignments (served_at) "
         "WHERE submitted = 0 AND skipped_at IS NULL AND lease_expired_at IS NULL"
+    )
+
+
+@migrations(name="m018_sample_confidence")
+def m018_sample_confidence(db: sqlite_utils.Database) -> None:
+    """A sample's confidence: the least confident judged line's max(P, 1 − P) (0.5 with no
+    votes), kept beside ``uncertainty`` by every consensus write (server/consensus.py), so
+    routing can stop serving a sample the crowd has settled (``settled_min_annotators``).
+    Existing samples are filled in from their stored posteriors."""
+    db.execute("ALTER TABLE samples ADD COLUMN confidence REAL NOT NULL DEFAULT 0.5")
+    rows = db.execute("SELECT id, posteriors, judged_lines FROM samples").fetchall()
+    db.conn.executemany(
+        "UPDATE samples SET confidence = ? WHERE id = ?",
+        [
+            (
+                line_confidence(
+                    json.loads(posteriors).get(str(n), 0.5) for n in json.loads(judged)
+                ),
+                sample_id,
+            )
+            for sample_id, posteriors, judged in rows
+        ],
     )

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     machine_disagreement_humans: Annotated[int, Field(ge=0)] = 1
     """Extra people (beyond ``max_annotators_per_sample``) for a sample on one of whose
     lines machine annotators vote both ways."""
+    settled_min_annotators: Annotated[int, Field(ge=1)] | None = None
+    """Once this many people were served a sample whose every judged line is confident
+    (``target_confidence``), it is served to nobody more (None: every sample goes to
+    ``max_annotators_per_sample``); see server/task_routing.py."""
     machine_honeypots: bool = False
     """Whether machine annotators are served honeypots. Off: honeypots are mutants that
     fail the tests, which the ``tests`` checker catches by construction, so honeypot gold

@@ -56,6 +56,20 @@ def summed_entropy(posteriors: Iterable[float]) -> float:
     return sum(binary_entropy(p) for p in posteriors)
 
 
+def sample_uncertainty(posteriors: Iterable[float]) -> float:
+    """What the router ranks samples by (stored as ``samples.uncertainty``)."""
+    return summed_entropy(posteriors)
+
+
+def line_confidence(posteriors: Iterable[float]) -> float:
+    """The least confident line's max(P, 1 − P); 0.5 (nothing known) for no lines.
+
+    A sample is settled at confidence c when this is at least c: every judged line is
+    then labelled either way with posterior at least c (``target_confidence``).
+    """
+    return min((max(p, 1.0 - p) for p in posteriors), default=0.5)
+
+
 @dataclass(frozen=True)
 class RoutingPolicy:
     warmup_honeypots: int
@@ -75,6 +89,10 @@ class RoutingPolicy:
     """People a sample gets beyond ``max_annotators_per_sample`` when machine annotators
     vote both ways on one of its lines."""
     target_confidence: float = 0.95
+    settled_min_annotators: int | None = None
+    """A sample judged by at least this many people whose every line is confident
+    (``target_confidence``, :func:`line_confidence`) is served to nobody more (None:
+    every sample goes to its full target)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RoutingPolicy:
@@ -88,6 +106,7 @@ class RoutingPolicy:
             machine_confident_humans=settings.machine_confident_humans,
             machine_disagreement_humans=settings.machine_disagreement_humans,
             target_confidence=settings.target_confidence,
+            settled_min_annotators=settings.settled_min_annotators,
         )
 
     @property
@@ -135,6 +154,15 @@ _NOT_OWN = "(s.author_id IS NULL OR s.author_id <> ?)"
 _OPEN = f"a.submitted = 0 AND a.skipped_at IS NULL AND {OPEN_LEASE} AND s.archived_at IS NULL"
 """An assignment still waiting for the annotator's judgement (archived samples and expired
 leases drop out, see :mod:`server.leases`)."""
+
+_UNSETTLED = "(? IS NULL OR s.n_served < ? OR s.confidence < ?)"
+"""Not yet settled: fewer people than ``settled_min_annotators`` or a line still unsure."""
+
+
+def _unsettled_params(policy: RoutingPolicy) -> tuple[object, ...]:
+    n = policy.settled_min_annotators
+    return (n, n, policy.target_confidence)
+
 
 _LIVE = "s.archived_at IS NULL"
 """Archived samples (``crlhf admin samples archive``) are never served."""
@@ -211,9 +239,16 @@ def _pick_uncertain_of(
         # sample instead (milliseconds per pick on 5,000 samples, microseconds this way).
         "SELECT s.id FROM samples s INDEXED BY samples_routing "
         f"WHERE s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?) "
-        f"AND {_UNSEEN} AND {_NOT_OWN} "
+        f"AND {_UNSETTLED} AND {_UNSEEN} AND {_NOT_OWN} "
         f"AND {_LIVE} AND s.starter = ? ORDER BY s.uncertainty DESC, s.seq LIMIT ?",
-        (policy.max_annotators_per_sample, annotator_id, annotator_id, starter, PICK_TRIES),
+        (
+            policy.max_annotators_per_sample,
+            *_unsettled_params(policy),
+            annotator_id,
+            annotator_id,
+            starter,
+            PICK_TRIES,
+        ),
     )
     for (sample_id,) in rows:
         if not _shows_a_variant(conn, annotator_id, str(sample_id), policy.variant_lines):
@@ -302,13 +337,14 @@ def tasks_left(conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolic
         "SELECT (SELECT COUNT(*) FROM assignments a JOIN samples s ON s.id = a.sample_id "
         f"WHERE a.annotator_id = ? AND {_OPEN}) + "
         f"(SELECT COUNT(*) FROM samples s WHERE {_UNSEEN} AND {_NOT_OWN} AND {_LIVE} AND ("
-        "(s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?)) OR "
-        "(s.is_honeypot = 1 AND (? IS NULL OR s.n_served < ?))))",
+        f"(s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?) AND {_UNSETTLED}) "
+        "OR (s.is_honeypot = 1 AND (? IS NULL OR s.n_served < ?))))",
         (
             annotator_id,
             annotator_id,
             annotator_id,
             policy.max_annotators_per_sample,
+            *_unsettled_params(policy),
             policy.honeypot_max_annotators,
             policy.honeypot_max_annotators,
         ),

@@ -1,0 +1,406 @@
+"""Votes per judged line the server's routing needs for reward MAE <= 0.05 and line
+accuracy >= 95%, against round-robin fixed overlap, replayed through the real server.
+
+    .venv/bin/python benchmarks/routing.py            # 300 samples, both crowds
+    .venv/bin/python benchmarks/routing.py --quick    # smoke run (30 samples)
+
+Every policy runs an in-process server (``create_app`` on a temp SQLite, FastAPI's
+TestClient) holding the testbed samples of ``benchmarks/_machines.py`` (real code, known
+line truth) and 40 honeypots with gold. 50 simulated people (the engine's default
+population, :func:`crlhf.engine.simulate.simulate_crowd`; ``20% lazy``: a fifth of them
+mark nothing) take turns asking ``GET /v1/tasks/next`` for one task and answering it with
+``POST /v1/submissions``, each line right with their sensitivity or specificity. The
+server serves honeypots as it does in production (5 in each person's first 20 tasks, then
+10%) and its quality policy pauses people as it would. Every ``--step`` votes per sample
+an admin refit (``POST /v1/admin/refit``, the default estimator) rescored the catalogue;
+a policy's number is the human votes per judged line (non-honeypot) at the first refit
+meeting both targets (every sample must have a reward). Honeypot votes are reported
+apart.
+
+Policies:
+
+* ``fixed k``: round-robin fixed overlap. The cap rises 1, 2, ... 7 and people work each
+  level out, so after level k every sample has exactly k votes (one run gives all k).
+* ``routed, <rule>``: the server's routing with the cap at 7, ranking samples by
+  ``<rule>`` (the value stored as ``samples.uncertainty``, patched per run): ``summed
+  entropy`` (the rule before this benchmark), ``mean entropy`` (per judged line), ``max
+  entropy`` (the least certain line), ``sd of s`` (the posterior standard deviation of
+  the reward, √Σp(1−p)/k). People stop at the first refit meeting the targets.
+* ``routed + settled``: as routed, and a sample judged by 2 people whose every line is
+  at 0.95 either way is served to nobody more (``settled_min_annotators``); people work
+  until nothing is left, so its number needs no look at the truth.
+* ``+ machines``: the built-in checkers (``tests``, ``static``) first vote on every
+  sample through ``/v1/machines/submissions``; their reliabilities are learnt at refits,
+  and their posteriors set each sample's human target (``human_target``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import random
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _machines import Case, built_in_checkers, checker_votes, testbed_cases
+from crlhf_server import task_routing
+from crlhf_server.app import create_app, engine_config, open_store
+from crlhf_server.deps import Context
+from crlhf_server.seed import first_start
+from crlhf_server.settings import Settings
+from fastapi.testclient import TestClient
+from machine_crowd import N_PEOPLE, TARGET_ACCURACY, TARGET_MAE, People, honeypot_cases, people
+
+from crlhf.sandbox import Executor
+from crlhf.tables import render_table
+
+ADMIN = "routing-bench-admin-token-0123456789"
+MAX_CAP = 7
+SETTLE_AFTER = 2
+
+
+def mean_entropy(posteriors: Iterable[float]) -> float:
+    values = list(posteriors)
+    return sum(map(task_routing.binary_entropy, values)) / max(len(values), 1)
+
+
+def max_entropy(posteriors: Iterable[float]) -> float:
+    return max(map(task_routing.binary_entropy, posteriors), default=0.0)
+
+
+def reward_sd(posteriors: Iterable[float]) -> float:
+    values = list(posteriors)
+    return math.sqrt(sum(p * (1.0 - p) for p in values)) / max(len(values), 1)
+
+
+RULES: dict[str, Callable[[Iterable[float]], float]] = {
+    "summed entropy": task_routing.summed_entropy,
+    "mean entropy": mean_entropy,
+    "max entropy": max_entropy,
+    "sd of s": reward_sd,
+}
+
+
+@contextlib.contextmanager
+def ranking(rule: Callable[[Iterable[float]], float]) -> Iterator[None]:
+    """Make the server store ``rule`` as each sample's uncertainty for the block."""
+    kept = task_routing.sample_uncertainty
+    task_routing.sample_uncertainty = rule  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        task_routing.sample_uncertainty = kept  # type: ignore[assignment]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Checkpoint:
+    votes_per_line: float
+    honeypot_votes_per_line: float
+    accuracy: float
+    mae: float
+    all_rewarded: bool
+
+    @property
+    def met(self) -> bool:
+        return self.all_rewarded and self.accuracy >= TARGET_ACCURACY and self.mae <= TARGET_MAE
+
+
+@dataclass
+class Replay:
+    """One server with the catalogue, the people and (optionally) the machines' votes."""
+
+    client: TestClient
+    truth: dict[str, dict[int, bool]]
+    honeypots: set[str]
+    crowd: People
+    tokens: list[dict[str, str]]
+    rng: np.random.Generator
+    n_lines: int
+    active: list[int] = field(default_factory=list)
+    human_votes: int = 0
+    honeypot_votes: int = 0
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.client.app.state.context.settings  # type: ignore[attr-defined]
+        return settings
+
+    def work(self, budget: int | None = None) -> int:
+        """People take turns asking for one task and judging it, until a round of turns
+        serves no ordinary sample (people then get only honeypots, which a real crowd
+        would not sit through) or ``budget`` ordinary submissions were made; returns how
+        many were made."""
+        made = 0
+        while budget is None or made < budget:
+            served = False
+            order = list(self.active)
+            self.rng.shuffle(order)
+            for who in order:
+                if budget is not None and made >= budget:
+                    break
+                answer = self.client.get("/v1/tasks/next?count=1", headers=self.tokens[who])
+                if answer.status_code == 403:  # paused by the quality policy
+                    self.active.remove(who)
+                    continue
+                answer.raise_for_status()
+                tasks = answer.json()
+                if not tasks:
+                    continue
+                ordinary = self.judge(who, tasks[0])
+                served = served or bool(ordinary)
+                made += ordinary
+            if not served:
+                break
+        return made
+
+    def judge(self, who: int, task: dict[str, Any]) -> int:
+        truth = self.truth[task["sample_id"]]
+        labels = []
+        for line in task["lines"]:
+            if not line["judged"]:
+                continue
+            correct = truth[line["number"]]
+            p_plus = self.crowd.sens[who] if correct else 1.0 - self.crowd.spec[who]
+            labels.append({"line": line["number"], "label": 1 if self.rng.random() < p_plus else -1})
+        body = {"submission_id": str(uuid.uuid4()), "sample_id": task["sample_id"], "labels": labels}
+        self.client.post("/v1/submissions", json=body, headers=self.tokens[who]).raise_for_status()
+        if task["sample_id"] in self.honeypots:
+            self.honeypot_votes += len(labels)
+            return 0
+        self.human_votes += len(labels)
+        return 1
+
+    def checkpoint(self) -> Checkpoint:
+        self.client.post("/v1/admin/refit", json={}, headers=bearer(ADMIN)).raise_for_status()
+        conn = self.client.app.state.context.store.read()  # type: ignore[attr-defined]
+        hits = lines = 0
+        errors: list[float] = []
+        rewarded = True
+        for sample_id, posteriors, reward in conn.execute(
+            "SELECT id, posteriors, reward FROM samples WHERE is_honeypot = 0"
+        ):
+            truth = self.truth[sample_id]
+            stored = {int(k): float(v) for k, v in __import__("json").loads(posteriors).items()}
+            for number, correct in truth.items():
+                hits += (stored.get(number, 0.5) > 0.5) == correct
+                lines += 1
+            if reward is None:
+                rewarded = False
+            else:
+                errors.append(abs(float(reward) - sum(truth.values()) / len(truth)))
+        return Checkpoint(
+            self.human_votes / self.n_lines,
+            self.honeypot_votes / self.n_lines,
+            hits / lines,
+            float(np.mean(errors)) if errors else 1.0,
+            rewarded,
+        )
+
+
+def start(
+    tmp: Path,
+    samples: Sequence[Case],
+    honeypots: Sequence[Case],
+    crowd: People,
+    machine_sets: Sequence[list[dict[int, int]]],
+    seed: int,
+    **overrides: Any,
+) -> Replay:
+    settings = Settings(
+        db=tmp / f"{uuid.uuid4().hex}.db",
+        admin_token=ADMIN,
+        seed=False,
+        policy_min_interval_s=0.0,
+        **overrides,
+    )
+    store, engine = open_store(settings), engine_config(settings)
+    first_start(store, engine, seed=False, admin_token=ADMIN)
+    context = Context(settings=settings, store=store, engine=engine, rng=random.Random(seed))
+    client = TestClient(create_app(settings, context))
+    client.__enter__()
+    admin = bearer(ADMIN)
+    cases = [*samples, *honeypots]
+    problems = [
+        {"id": c.task.sample_id, "title": c.task.sample_id, "description": c.task.problem.description}
+        for c in cases
+    ]
+    client.post("/v1/admin/problems", json=problems, headers=admin).raise_for_status()
+    rows = []
+    for i, c in enumerate(cases):
+        row: dict[str, Any] = {"id": c.task.sample_id, "problem_id": c.task.sample_id, "code": c.task.code}
+        if i >= len(samples):
+            row["gold"] = {str(n): 1 if ok else -1 for n, ok in c.truth.items()}
+        rows.append(row)
+    client.post("/v1/admin/samples", json=rows, headers=admin).raise_for_status()
+    tokens = []
+    for who in range(N_PEOPLE):
+        made = client.post("/v1/admin/annotators", json={"name": f"person-{who}"}, headers=admin)
+        made.raise_for_status()
+        tokens.append(bearer(made.json()["token"]))
+    for m, votes in enumerate(machine_sets):
+        made = client.post(
+            "/v1/admin/annotators",
+            json={"name": f"machine-{m}", "kind": "machine", "checker": f"checker-{m}"},
+            headers=admin,
+        )
+        made.raise_for_status()
+        token = bearer(made.json()["token"])
+        for case, labels in zip(samples, votes, strict=True):
+            client.get("/v1/machines/tasks/next?count=1", headers=token).raise_for_status()
+            body = {
+                "submission_id": str(uuid.uuid4()),
+                "sample_id": case.task.sample_id,
+                "labels": [{"line": n, "label": v} for n, v in labels.items()],
+            }
+            client.post("/v1/machines/submissions", json=body, headers=token).raise_for_status()
+    return Replay(
+        client=client,
+        truth={c.task.sample_id: c.truth for c in cases},
+        honeypots={c.task.sample_id for c in honeypots},
+        crowd=crowd,
+        tokens=tokens,
+        rng=np.random.default_rng(seed),
+        n_lines=sum(len(c.truth) for c in samples),
+        active=list(range(N_PEOPLE)),
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    policy: str
+    first: Checkpoint | None
+    """The first checkpoint meeting both targets (None: never)."""
+    last: Checkpoint
+    extra: str = ""
+
+
+def run_fixed(replay: Replay) -> Outcome:
+    first = last = None
+    level = 0
+    for k in range(1, MAX_CAP + 1):
+        replay.settings.max_annotators_per_sample = k
+        replay.work()
+        last = replay.checkpoint()
+        if last.met and first is None:
+            first, level = last, k
+            break
+    assert last is not None
+    return Outcome("fixed overlap", first, last, f"k = {level}" if first else "not met")
+
+
+def run_routed(replay: Replay, step: float, n_samples: int, *, settled: bool) -> Outcome:
+    replay.settings.max_annotators_per_sample = MAX_CAP
+    if settled:
+        replay.settings.settled_min_annotators = SETTLE_AFTER
+    first: Checkpoint | None = None
+    budget = max(1, round(step * n_samples))
+    while True:
+        made = replay.work(budget)
+        last = replay.checkpoint()
+        if last.met and first is None:
+            first = last
+            if not settled:
+                break
+        if made < budget:
+            break
+    return Outcome("routed", first, last)
+
+
+def machine_sets(samples: Sequence[Case], key: str) -> list[list[dict[int, int]]]:
+    executor = Executor(workers=4)
+    return [
+        checker_votes(name, checker, samples, key)
+        for name, checker in built_in_checkers(executor).items()
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="30 samples, one rule, one crowd")
+    parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--step", type=float, default=0.25, help="votes per sample between refits")
+    args = parser.parse_args(argv)
+    n = 30 if args.quick else args.samples
+    samples = testbed_cases(n)
+    honeypots = honeypot_cases(40)
+    machines = machine_sets(samples, f"testbed-{n}")
+    rules = ["summed entropy", "max entropy"] if args.quick else list(RULES)
+    crowds = [False] if args.quick else [False, True]
+    with tempfile.TemporaryDirectory() as tmp:
+        for lazy in crowds:
+            rows: list[list[str]] = []
+            baseline: dict[int, float] = {}
+            for seed in range(args.seeds):
+                crowd = people(seed, lazy)
+
+                def replay(machines_on: bool = False, **overrides: Any) -> Replay:
+                    return start(
+                        Path(tmp),
+                        samples,
+                        honeypots,
+                        crowd,
+                        machines if machines_on else [],
+                        seed,
+                        **overrides,
+                    )
+
+                fixed = run_fixed(replay())
+                rows.append(_row(f"fixed overlap ({fixed.extra})", fixed, None, seed))
+                baseline[seed] = fixed.first.votes_per_line if fixed.first else float("nan")
+                for name in rules:
+                    with ranking(RULES[name]):
+                        out = run_routed(replay(), args.step, n, settled=False)
+                        rows.append(_row(f"routed, {name}", out, baseline[seed], seed))
+                        out = run_routed(replay(), args.step, n, settled=True)
+                        rows.append(_row(f"routed, {name} + settled", out, baseline[seed], seed))
+                with ranking(RULES[rules[-1]]):
+                    out = run_routed(replay(True), args.step, n, settled=True)
+                    rows.append(_row(f"routed, {rules[-1]} + settled + machines", out, baseline[seed], seed))
+            name = "20% lazy" if lazy else "default crowd"
+            print(f"{name}: {n} samples, refit every {args.step} votes per sample")
+            headers = [
+                "seed",
+                "policy",
+                "votes / line at target",
+                "routed / fixed",
+                "honeypot votes / line",
+                "line accuracy",
+                "reward MAE",
+                "votes / line at end",
+            ]
+            print(render_table(headers, rows))
+            print()
+    return 0
+
+
+def _row(label: str, out: Outcome, baseline: float | None, seed: int) -> list[str]:
+    at = out.first
+    ratio = "" if baseline is None or at is None else f"{at.votes_per_line / baseline:.2f}"
+    shown = at or out.last
+    return [
+        str(seed),
+        label,
+        f"{at.votes_per_line:.2f}" if at else "not met",
+        ratio,
+        f"{shown.honeypot_votes_per_line:.2f}",
+        f"{shown.accuracy:.1%}",
+        f"{shown.mae:.4f}",
+        f"{out.last.votes_per_line:.2f}",
+    ]
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    sys.exit(main())
