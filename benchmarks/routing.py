@@ -66,11 +66,6 @@ MAX_CAP = 7
 SETTLE_AFTER = 2
 
 
-def mean_entropy(posteriors: Iterable[float]) -> float:
-    values = list(posteriors)
-    return sum(map(task_routing.binary_entropy, values)) / max(len(values), 1)
-
-
 def max_entropy(posteriors: Iterable[float]) -> float:
     return max(map(task_routing.binary_entropy, posteriors), default=0.0)
 
@@ -82,7 +77,7 @@ def reward_sd(posteriors: Iterable[float]) -> float:
 
 RULES: dict[str, Callable[[Iterable[float]], float]] = {
     "summed entropy": task_routing.summed_entropy,
-    "mean entropy": mean_entropy,
+    "mean entropy": task_routing.mean_entropy,
     "max entropy": max_entropy,
     "sd of s": reward_sd,
 }
@@ -172,8 +167,14 @@ class Replay:
                 continue
             correct = truth[line["number"]]
             p_plus = self.crowd.sens[who] if correct else 1.0 - self.crowd.spec[who]
-            labels.append({"line": line["number"], "label": 1 if self.rng.random() < p_plus else -1})
-        body = {"submission_id": str(uuid.uuid4()), "sample_id": task["sample_id"], "labels": labels}
+            labels.append(
+                {"line": line["number"], "label": 1 if self.rng.random() < p_plus else -1}
+            )
+        body = {
+            "submission_id": str(uuid.uuid4()),
+            "sample_id": task["sample_id"],
+            "labels": labels,
+        }
         self.client.post("/v1/submissions", json=body, headers=self.tokens[who]).raise_for_status()
         if task["sample_id"] in self.honeypots:
             self.honeypot_votes += len(labels)
@@ -232,13 +233,21 @@ def start(
     admin = bearer(ADMIN)
     cases = [*samples, *honeypots]
     problems = [
-        {"id": c.task.sample_id, "title": c.task.sample_id, "description": c.task.problem.description}
+        {
+            "id": c.task.sample_id,
+            "title": c.task.sample_id,
+            "description": c.task.problem.description,
+        }
         for c in cases
     ]
     client.post("/v1/admin/problems", json=problems, headers=admin).raise_for_status()
     rows = []
     for i, c in enumerate(cases):
-        row: dict[str, Any] = {"id": c.task.sample_id, "problem_id": c.task.sample_id, "code": c.task.code}
+        row: dict[str, Any] = {
+            "id": c.task.sample_id,
+            "problem_id": c.task.sample_id,
+            "code": c.task.code,
+        }
         if i >= len(samples):
             row["gold"] = {str(n): 1 if ok else -1 for n, ok in c.truth.items()}
         rows.append(row)
@@ -325,49 +334,82 @@ def machine_sets(samples: Sequence[Case], key: str) -> list[list[dict[int, int]]
     ]
 
 
+@dataclass(frozen=True)
+class World:
+    """What every replay shares: the catalogue, the machines' votes, the refit spacing."""
+
+    tmp: Path
+    samples: Sequence[Case]
+    honeypots: Sequence[Case]
+    machines: list[list[dict[int, int]]]
+    step: float
+
+    def replay(
+        self, crowd: People, seed: int, *, machines: bool = False, **overrides: Any
+    ) -> Replay:
+        sets = self.machines if machines else []
+        return start(self.tmp, self.samples, self.honeypots, crowd, sets, seed, **overrides)
+
+    def routed(self, replay: Replay, *, settled: bool) -> Outcome:
+        return run_routed(replay, self.step, len(self.samples), settled=settled)
+
+
+def seed_rows(
+    world: World, crowd: People, seed: int, rules: Sequence[str], rule: str
+) -> list[list[str]]:
+    """Fixed overlap, then each ranking rule without and with the settled stop, then the
+    chosen rule with the machines (their confident samples to 1 person, then to none)."""
+    fixed = run_fixed(world.replay(crowd, seed))
+    rows = [_row(f"fixed overlap ({fixed.extra})", fixed, None, seed)]
+    base = fixed.first.votes_per_line if fixed.first else float("nan")
+    for name in rules:
+        with ranking(RULES[name]):
+            out = world.routed(world.replay(crowd, seed), settled=False)
+            rows.append(_row(f"routed, {name}", out, base, seed))
+            out = world.routed(world.replay(crowd, seed), settled=True)
+            rows.append(_row(f"routed, {name} + settled", out, base, seed))
+    with ranking(RULES[rule]):
+        for confident in (1, 0):
+            replay = world.replay(crowd, seed, machines=True, machine_confident_humans=confident)
+            out = world.routed(replay, settled=True)
+            rows.append(_row(f"routed, {rule} + settled + machines ({confident})", out, base, seed))
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="30 samples, one rule, one crowd")
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--crowd", choices=["both", "default", "lazy"], default="both")
+    parser.add_argument(
+        "--rules", nargs="+", choices=list(RULES), default=None, help="ranking rules to compare"
+    )
+    parser.add_argument(
+        "--rule",
+        choices=list(RULES),
+        default="mean entropy",
+        help="ranking of the runs with machines",
+    )
     parser.add_argument("--step", type=float, default=0.25, help="votes per sample between refits")
     args = parser.parse_args(argv)
     n = 30 if args.quick else args.samples
     samples = testbed_cases(n)
     honeypots = honeypot_cases(40)
     machines = machine_sets(samples, f"testbed-{n}")
-    rules = ["summed entropy", "max entropy"] if args.quick else list(RULES)
-    crowds = [False] if args.quick else [False, True]
+    rules = args.rules or (["summed entropy", "mean entropy"] if args.quick else list(RULES))
+    crowds = {"both": [False, True], "default": [False], "lazy": [True]}[args.crowd]
+    if args.quick:
+        crowds = [False]
     with tempfile.TemporaryDirectory() as tmp:
+        world = World(Path(tmp), samples, honeypots, machines, args.step)
         for lazy in crowds:
-            rows: list[list[str]] = []
-            baseline: dict[int, float] = {}
-            for seed in range(args.seeds):
-                crowd = people(seed, lazy)
-
-                def replay(machines_on: bool = False, **overrides: Any) -> Replay:
-                    return start(
-                        Path(tmp),
-                        samples,
-                        honeypots,
-                        crowd,
-                        machines if machines_on else [],
-                        seed,
-                        **overrides,
-                    )
-
-                fixed = run_fixed(replay())
-                rows.append(_row(f"fixed overlap ({fixed.extra})", fixed, None, seed))
-                baseline[seed] = fixed.first.votes_per_line if fixed.first else float("nan")
-                for name in rules:
-                    with ranking(RULES[name]):
-                        out = run_routed(replay(), args.step, n, settled=False)
-                        rows.append(_row(f"routed, {name}", out, baseline[seed], seed))
-                        out = run_routed(replay(), args.step, n, settled=True)
-                        rows.append(_row(f"routed, {name} + settled", out, baseline[seed], seed))
-                with ranking(RULES[rules[-1]]):
-                    out = run_routed(replay(True), args.step, n, settled=True)
-                    rows.append(_row(f"routed, {rules[-1]} + settled + machines", out, baseline[seed], seed))
+            rows = [
+                row
+                for seed in range(args.first_seed, args.first_seed + args.seeds)
+                for row in seed_rows(world, people(seed, lazy), seed, rules, args.rule)
+            ]
             name = "20% lazy" if lazy else "default crowd"
             print(f"{name}: {n} samples, refit every {args.step} votes per sample")
             headers = [
@@ -375,10 +417,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "policy",
                 "votes / line at target",
                 "routed / fixed",
-                "honeypot votes / line",
+                "end: votes / line",
                 "line accuracy",
                 "reward MAE",
-                "votes / line at end",
+                "honeypot votes / line",
             ]
             print(render_table(headers, rows))
             print()
@@ -386,18 +428,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _row(label: str, out: Outcome, baseline: float | None, seed: int) -> list[str]:
-    at = out.first
+    at, last = out.first, out.last
     ratio = "" if baseline is None or at is None else f"{at.votes_per_line / baseline:.2f}"
-    shown = at or out.last
     return [
         str(seed),
         label,
         f"{at.votes_per_line:.2f}" if at else "not met",
         ratio,
-        f"{shown.honeypot_votes_per_line:.2f}",
-        f"{shown.accuracy:.1%}",
-        f"{shown.mae:.4f}",
-        f"{out.last.votes_per_line:.2f}",
+        f"{last.votes_per_line:.2f}",
+        f"{last.accuracy:.1%}",
+        f"{last.mae:.4f}",
+        f"{last.honeypot_votes_per_line:.2f}",
     ]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 from crlhf_server.db import Store
-from crlhf_server.task_routing import line_confidence
+from crlhf_server.task_routing import line_confidence, sample_uncertainty
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("crlhf-server")
@@ -323,18 +323,14 @@ def m018_sample_confidence(db: sqlite_utils.Database) -> None:
     """A sample's confidence: the least confident judged line's max(P, 1 − P) (0.5 with no
     votes), kept beside ``uncertainty`` by every consensus write (server/consensus.py), so
     routing can stop serving a sample the crowd has settled (``settled_min_annotators``).
-    Existing samples are filled in from their stored posteriors."""
+    Existing samples get it from their stored posteriors, and their ``uncertainty`` is
+    recomputed by the new ranking rule (mean line entropy instead of the sum), so old and
+    new samples rank on one scale."""
     db.execute("ALTER TABLE samples ADD COLUMN confidence REAL NOT NULL DEFAULT 0.5")
     rows = db.execute("SELECT id, posteriors, judged_lines FROM samples").fetchall()
-    db.conn.executemany(
-        "UPDATE samples SET confidence = ? WHERE id = ?",
-        [
-            (
-                line_confidence(
-                    json.loads(posteriors).get(str(n), 0.5) for n in json.loads(judged)
-                ),
-                sample_id,
-            )
-            for sample_id, posteriors, judged in rows
-        ],
-    )
+    updates = []
+    for sample_id, posteriors, judged in rows:
+        stored = json.loads(posteriors)
+        values = [float(stored.get(str(n), 0.5)) for n in json.loads(judged)]
+        updates.append((line_confidence(values), sample_uncertainty(values), sample_id))
+    db.conn.executemany("UPDATE samples SET confidence = ?, uncertainty = ? WHERE id = ?", updates)
