@@ -56,7 +56,8 @@ from crlhf_server.deps import Context
 from crlhf_server.seed import first_start
 from crlhf_server.settings import Settings
 from fastapi.testclient import TestClient
-from machine_crowd import N_PEOPLE, TARGET_ACCURACY, TARGET_MAE, People, honeypot_cases, people
+from machine_crowd import TARGET_ACCURACY, TARGET_MAE, People, honeypot_cases
+from machine_crowd import people as fifty_people
 
 from crlhf.sandbox import Executor
 from crlhf.tables import render_table
@@ -64,6 +65,9 @@ from crlhf.tables import render_table
 ADMIN = "routing-bench-admin-token-0123456789"
 MAX_CAP = 7
 SETTLE_AFTER = 2
+SETTLED_CAP = 5
+"""The server's default ``max_annotators_per_sample``: with the settled stop people work
+until nothing is left, so the cap is what a deployment would run."""
 
 
 def max_entropy(posteriors: Iterable[float]) -> float:
@@ -92,6 +96,12 @@ def ranking(rule: Callable[[Iterable[float]], float]) -> Iterator[None]:
         yield
     finally:
         task_routing.sample_uncertainty = kept  # type: ignore[assignment]
+
+
+def people(seed: int, lazy: bool, n: int) -> People:
+    """The first ``n`` of machine_crowd's 50 people (its lazy ones among them)."""
+    crowd = fifty_people(seed, lazy)
+    return People(crowd.sens[:n], crowd.spec[:n])
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -253,7 +263,7 @@ def start(
         rows.append(row)
     client.post("/v1/admin/samples", json=rows, headers=admin).raise_for_status()
     tokens = []
-    for who in range(N_PEOPLE):
+    for who in range(len(crowd.sens)):
         made = client.post("/v1/admin/annotators", json={"name": f"person-{who}"}, headers=admin)
         made.raise_for_status()
         tokens.append(bearer(made.json()["token"]))
@@ -281,7 +291,7 @@ def start(
         tokens=tokens,
         rng=np.random.default_rng(seed),
         n_lines=sum(len(c.truth) for c in samples),
-        active=list(range(N_PEOPLE)),
+        active=list(range(len(crowd.sens))),
     )
 
 
@@ -309,7 +319,7 @@ def run_fixed(replay: Replay) -> Outcome:
 
 
 def run_routed(replay: Replay, step: float, n_samples: int, *, settled: bool) -> Outcome:
-    replay.settings.max_annotators_per_sample = MAX_CAP
+    replay.settings.max_annotators_per_sample = SETTLED_CAP if settled else MAX_CAP
     if settled:
         replay.settings.settled_min_annotators = SETTLE_AFTER
     first: Checkpoint | None = None
@@ -355,10 +365,10 @@ class World:
 
 
 def seed_rows(
-    world: World, crowd: People, seed: int, rules: Sequence[str], rule: str
+    world: World, crowd: People, seed: int, rules: Sequence[str], chosen: Sequence[str]
 ) -> list[list[str]]:
-    """Fixed overlap, then each ranking rule without and with the settled stop, then the
-    chosen rule with the machines (their confident samples to 1 person, then to none)."""
+    """Fixed overlap, each ranking rule, then the ``chosen`` rules with the settled stop
+    and with the machines (their confident samples to 1 person, then to none)."""
     fixed = run_fixed(world.replay(crowd, seed))
     rows = [_row(f"fixed overlap ({fixed.extra})", fixed, None, seed)]
     base = fixed.first.votes_per_line if fixed.first else float("nan")
@@ -366,19 +376,25 @@ def seed_rows(
         with ranking(RULES[name]):
             out = world.routed(world.replay(crowd, seed), settled=False)
             rows.append(_row(f"routed, {name}", out, base, seed))
+    for name in chosen:
+        with ranking(RULES[name]):
             out = world.routed(world.replay(crowd, seed), settled=True)
             rows.append(_row(f"routed, {name} + settled", out, base, seed))
-    with ranking(RULES[rule]):
-        for confident in (1, 0):
-            replay = world.replay(crowd, seed, machines=True, machine_confident_humans=confident)
-            out = world.routed(replay, settled=True)
-            rows.append(_row(f"routed, {rule} + settled + machines ({confident})", out, base, seed))
+            for confident in (1, 0):
+                replay = world.replay(
+                    crowd, seed, machines=True, machine_confident_humans=confident
+                )
+                out = world.routed(replay, settled=True)
+                label = f"routed, {name} + settled + machines ({confident})"
+                rows.append(_row(label, out, base, seed))
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="30 samples, one rule, one crowd")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 20 samples, 12 people, one rule, one crowd"
+    )
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--first-seed", type=int, default=0)
@@ -387,18 +403,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rules", nargs="+", choices=list(RULES), default=None, help="ranking rules to compare"
     )
     parser.add_argument(
-        "--rule",
+        "--chosen",
+        nargs="+",
         choices=list(RULES),
-        default="mean entropy",
-        help="ranking of the runs with machines",
+        default=["mean entropy"],
+        help="rankings also run with the settled stop and with machines",
     )
     parser.add_argument("--step", type=float, default=0.25, help="votes per sample between refits")
     args = parser.parse_args(argv)
-    n = 30 if args.quick else args.samples
+    n = 20 if args.quick else args.samples
+    n_people = 12 if args.quick else 50
     samples = testbed_cases(n)
     honeypots = honeypot_cases(40)
     machines = machine_sets(samples, f"testbed-{n}")
-    rules = args.rules or (["summed entropy", "mean entropy"] if args.quick else list(RULES))
+    rules = args.rules or (["mean entropy"] if args.quick else list(RULES))
     crowds = {"both": [False, True], "default": [False], "lazy": [True]}[args.crowd]
     if args.quick:
         crowds = [False]
@@ -408,10 +426,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = [
                 row
                 for seed in range(args.first_seed, args.first_seed + args.seeds)
-                for row in seed_rows(world, people(seed, lazy), seed, rules, args.rule)
+                for row in seed_rows(world, people(seed, lazy, n_people), seed, rules, args.chosen)
             ]
             name = "20% lazy" if lazy else "default crowd"
-            print(f"{name}: {n} samples, refit every {args.step} votes per sample")
+            print(
+                f"{name}: {n} samples, {n_people} people, refit every {args.step} votes per sample"
+            )
             headers = [
                 "seed",
                 "policy",

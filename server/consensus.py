@@ -42,7 +42,7 @@ def store_consensus(
             consensus.n_votes,
             consensus.n_annotators,
             task_routing.sample_uncertainty(consensus.posteriors.values()),
-            task_routing.line_confidence(consensus.posteriors.values()),
+            task_routing.expected_accuracy(consensus.posteriors.values()),
             sample_id,
         ),
     )

@@ -100,9 +100,11 @@ class Settings(BaseSettings):
     """Extra people (beyond ``max_annotators_per_sample``) for a sample on one of whose
     lines machine annotators vote both ways."""
     settled_min_annotators: Annotated[int, Field(ge=1)] | None = None
-    """Once this many people were served a sample whose every judged line is confident
-    (``target_confidence``), it is served to nobody more (None: every sample goes to
-    ``max_annotators_per_sample``); see server/task_routing.py."""
+    """Once this many people were served a sample whose expected line accuracy (mean of
+    max(P, 1 − P) over its judged lines) is at least ``settled_accuracy``, it is served
+    to nobody more (None: every sample goes to ``max_annotators_per_sample``); see
+    server/task_routing.py and docs/server.md, *Task routing*."""
+    settled_accuracy: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.97
     machine_honeypots: bool = False
     """Whether machine annotators are served honeypots. Off: honeypots are mutants that
     fail the tests, which the ``tests`` checker catches by construction, so honeypot gold

@@ -6,7 +6,7 @@ import math
 
 from crlhf_server.task_routing import (
     binary_entropy,
-    line_confidence,
+    expected_accuracy,
     mean_entropy,
     sample_uncertainty,
     summed_entropy,
@@ -101,10 +101,10 @@ def test_ranking_is_per_line_so_long_samples_do_not_come_first() -> None:
     assert mean_entropy([]) == 0.0
 
 
-def test_line_confidence_is_the_least_confident_line() -> None:
-    assert line_confidence([0.99, 0.02, 0.7]) == 0.7
-    assert line_confidence([0.1]) == 0.9
-    assert line_confidence([]) == 0.5
+def test_expected_accuracy_is_the_mean_line_confidence() -> None:
+    assert abs(expected_accuracy([0.99, 0.02, 0.7]) - (0.99 + 0.98 + 0.7) / 3) < 1e-12
+    assert expected_accuracy([0.1]) == 0.9
+    assert expected_accuracy([]) == 0.5
 
 
 def _judge_one(api: Api, alice: dict[str, str]) -> str:
@@ -115,9 +115,9 @@ def _judge_one(api: Api, alice: dict[str, str]) -> str:
 
 
 def test_a_settled_sample_is_served_to_nobody_more(make_api: object) -> None:
-    # one vote at ν = 0.7 puts every line at 0.7, confident at 0.65: settled after 1 person
+    # one vote at ν = 0.7 puts every line at 0.7: expected accuracy 0.7 >= 0.65, settled
     api = make_api(  # type: ignore[operator]
-        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=1, target_confidence=0.65
+        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=1, settled_accuracy=0.65
     )
     alice, bob = api.annotator("alice"), api.annotator("bob")
     judged = _judge_one(api, alice)
@@ -126,9 +126,9 @@ def test_a_settled_sample_is_served_to_nobody_more(make_api: object) -> None:
 
 
 def test_an_unsure_sample_is_still_served(make_api: object) -> None:
-    # the same vote, but 0.7 is short of the 0.95 target: bob still gets the sample
+    # the same vote, but 0.7 is short of 0.95: bob still gets the sample
     api = make_api(  # type: ignore[operator]
-        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=1, target_confidence=0.95
+        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=1, settled_accuracy=0.95
     )
     alice, bob = api.annotator("alice"), api.annotator("bob")
     judged = _judge_one(api, alice)
@@ -137,7 +137,7 @@ def test_an_unsure_sample_is_still_served(make_api: object) -> None:
 
 def test_a_confident_sample_with_too_few_people_is_still_served(make_api: object) -> None:
     api = make_api(  # type: ignore[operator]
-        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=2, target_confidence=0.65
+        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=2, settled_accuracy=0.65
     )
     alice, bob = api.annotator("alice"), api.annotator("bob")
     judged = _judge_one(api, alice)
