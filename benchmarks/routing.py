@@ -2,7 +2,7 @@
 accuracy >= 95%, against round-robin fixed overlap, replayed through the real server.
 
     .venv/bin/python benchmarks/routing.py            # 300 samples, both crowds
-    .venv/bin/python benchmarks/routing.py --quick    # smoke run (30 samples)
+    .venv/bin/python benchmarks/routing.py --quick    # smoke run (20 samples, 12 people)
 
 Every policy runs an in-process server (``create_app`` on a temp SQLite, FastAPI's
 TestClient) holding the testbed samples of ``benchmarks/_machines.py`` (real code, known
@@ -12,26 +12,34 @@ mark nothing) take turns asking ``GET /v1/tasks/next`` for one task and answerin
 ``POST /v1/submissions``, each line right with their sensitivity or specificity. The
 server serves honeypots as it does in production (5 in each person's first 20 tasks, then
 10%) and its quality policy pauses people as it would. Every ``--step`` votes per sample
-an admin refit (``POST /v1/admin/refit``, the default estimator) rescored the catalogue;
+an admin refit (``POST /v1/admin/refit``, the default estimator) rescores the catalogue;
 a policy's number is the human votes per judged line (non-honeypot) at the first refit
 meeting both targets (every sample must have a reward). Honeypot votes are reported
 apart.
 
 Policies:
 
-* ``fixed k``: round-robin fixed overlap. The cap rises 1, 2, ... 7 and people work each
-  level out, so after level k every sample has exactly k votes (one run gives all k).
+* ``fixed overlap``: round-robin fixed overlap. The cap rises 1, 2, ... 7 and people work
+  each level out, so after level k every sample has exactly k people; the first k
+  meeting both targets is the baseline (one run gives every k).
 * ``routed, <rule>``: the server's routing with the cap at 7, ranking samples by
   ``<rule>`` (the value stored as ``samples.uncertainty``, patched per run): ``summed
-  entropy`` (the rule before this benchmark), ``mean entropy`` (per judged line), ``max
-  entropy`` (the least certain line), ``sd of s`` (the posterior standard deviation of
-  the reward, √Σp(1−p)/k). People stop at the first refit meeting the targets.
-* ``routed + settled``: as routed, and a sample judged by 2 people whose every line is
-  at 0.95 either way is served to nobody more (``settled_min_annotators``); people work
-  until nothing is left, so its number needs no look at the truth.
-* ``+ machines``: the built-in checkers (``tests``, ``static``) first vote on every
-  sample through ``/v1/machines/submissions``; their reliabilities are learnt at refits,
-  and their posteriors set each sample's human target (``human_target``).
+  entropy`` (the rule before this benchmark), ``mean entropy`` (per judged line, the
+  server's rule now), ``max entropy`` (the least certain line), ``sd of s`` (the
+  posterior standard deviation of the reward, √Σp(1−p)/k). People stop at the first
+  refit meeting the targets, as the fixed baseline stops at its first k.
+* ``+ settled``: the server's defaults (cap 5) plus the settled stop: a sample served to
+  2 people whose expected line accuracy (mean max(P, 1 − P)) is at least 0.97 is served
+  to nobody more (``settled_min_annotators``, ``settled_accuracy``). People work until
+  nothing is left: the ``end`` columns need no look at the truth.
+* ``+ machines (h)``: the built-in checkers (``tests``, ``static``) first vote on every
+  sample through ``/v1/machines/submissions``; refits learn their reliabilities from
+  agreement with people (no honeypots for machines, the server's default) and set each
+  sample's human target (``human_target``): h people (1, or 0) where their votes alone
+  make every line confident, one more than the cap where they disagree.
+
+``votes / line`` counts human votes on non-honeypot samples per non-honeypot judged line;
+the ratio is against the fixed baseline of the same seed and crowd.
 """
 
 from __future__ import annotations
