@@ -24,9 +24,9 @@ Policies:
   meeting both targets is the baseline (one run gives every k).
 * ``routed, <rule>``: the server's routing with the cap at 7, ranking samples by
   ``<rule>`` (the value stored as ``samples.uncertainty``, patched per run): ``summed
-  entropy`` (the rule before this benchmark), ``mean entropy`` (per judged line, the
-  server's rule now), ``max entropy`` (the least certain line), ``sd of s`` (the
-  posterior standard deviation of the reward, √Σp(1−p)/k). People stop at the first
+  entropy`` (the rule before this benchmark), ``mean entropy`` (per judged line), ``max
+  entropy`` (the least certain line), ``sd of s`` (the posterior standard deviation of
+  the reward, √Σp(1−p)/k, the server's rule now). People stop at the first
   refit meeting the targets, as the fixed baseline stops at its first k.
 * ``+ settled``: the server's defaults (cap 5) plus the settled stop: a sample served to
   2 people whose expected line accuracy (mean max(P, 1 − P)) is at least 0.97 is served
@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import random
 import sys
 import tempfile
@@ -82,16 +81,11 @@ def max_entropy(posteriors: Iterable[float]) -> float:
     return max(map(task_routing.binary_entropy, posteriors), default=0.0)
 
 
-def reward_sd(posteriors: Iterable[float]) -> float:
-    values = list(posteriors)
-    return math.sqrt(sum(p * (1.0 - p) for p in values)) / max(len(values), 1)
-
-
 RULES: dict[str, Callable[[Iterable[float]], float]] = {
     "summed entropy": task_routing.summed_entropy,
     "mean entropy": task_routing.mean_entropy,
     "max entropy": max_entropy,
-    "sd of s": reward_sd,
+    "sd of s": task_routing.reward_sd,
 }
 
 
@@ -408,13 +402,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--crowd", choices=["both", "default", "lazy"], default="both")
     parser.add_argument(
-        "--rules", nargs="+", choices=list(RULES), default=None, help="ranking rules to compare"
+        "--rules", nargs="*", choices=list(RULES), default=None, help="ranking rules to compare"
     )
     parser.add_argument(
         "--chosen",
         nargs="+",
         choices=list(RULES),
-        default=["mean entropy"],
+        default=["sd of s"],
         help="rankings also run with the settled stop and with machines",
     )
     parser.add_argument("--step", type=float, default=0.25, help="votes per sample between refits")
@@ -424,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples = testbed_cases(n)
     honeypots = honeypot_cases(40)
     machines = machine_sets(samples, f"testbed-{n}")
-    rules = args.rules or (["mean entropy"] if args.quick else list(RULES))
+    rules = args.rules if args.rules is not None else (["sd of s"] if args.quick else list(RULES))
     crowds = {"both": [False, True], "default": [False], "lazy": [True]}[args.crowd]
     if args.quick:
         crowds = [False]
@@ -456,6 +450,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _row(label: str, out: Outcome, baseline: float | None, seed: int) -> list[str]:
+    row = _cells(label, out, baseline, seed)
+    print("  ".join(row), file=sys.stderr, flush=True)  # progress: the table comes at the end
+    return row
+
+
+def _cells(label: str, out: Outcome, baseline: float | None, seed: int) -> list[str]:
     at, last = out.first, out.last
     ratio = "" if baseline is None or at is None else f"{at.votes_per_line / baseline:.2f}"
     return [

@@ -325,8 +325,8 @@ def m018_sample_confidence(db: sqlite_utils.Database) -> None:
     kept beside ``uncertainty`` by every consensus write (server/consensus.py), so routing
     can stop serving a sample the crowd has settled (``settled_min_annotators``).
     Existing samples get it from their stored posteriors, and their ``uncertainty`` is
-    recomputed by the new ranking rule (mean line entropy instead of the sum), so old and
-    new samples rank on one scale."""
+    recomputed by the new ranking rule (the sd of the reward instead of the summed line
+    entropy), so old and new samples rank on one scale."""
     db.execute("ALTER TABLE samples ADD COLUMN confidence REAL NOT NULL DEFAULT 0.5")
     rows = db.execute("SELECT id, posteriors, judged_lines FROM samples").fetchall()
     updates = []

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     machine_disagreement_humans: Annotated[int, Field(ge=0)] = 1
     """Extra people (beyond ``max_annotators_per_sample``) for a sample on one of whose
     lines machine annotators vote both ways."""
-    settled_min_annotators: Annotated[int, Field(ge=1)] | None = None
+    settled_min_annotators: Annotated[int, Field(ge=0)] | None = None
     """Once this many people were served a sample whose expected line accuracy (mean of
     max(P, 1 − P) over its judged lines) is at least ``settled_accuracy``, it is served
     to nobody more (None: every sample goes to ``max_annotators_per_sample``); see

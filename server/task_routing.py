@@ -11,8 +11,9 @@
    being checked). Each pick is a random honeypot among those the annotator may get, so
    no two annotators see the same list (rotation still retires a honeypot after
    ``honeypot_max_annotators``).
-3. Otherwise the ordinary sample whose lines are least certain: the highest mean binary
-   entropy per judged line of its current posteriors (:func:`sample_uncertainty`), among
+3. Otherwise the ordinary sample whose reward is least certain: the highest posterior
+   standard deviation of s = c / k from its current line posteriors
+   (:func:`sample_uncertainty`), among
    samples not settled (``settled_min_annotators``) and served to fewer people than
    their human target (:func:`human_target`: ``max_annotators_per_sample``, fewer when
    machine annotators already settle every line, more when they disagree). Unvoted
@@ -64,13 +65,23 @@ def mean_entropy(posteriors: Iterable[float]) -> float:
     return summed_entropy(values) / len(values) if values else 0.0
 
 
+def reward_sd(posteriors: Iterable[float]) -> float:
+    """The posterior standard deviation of the reward s = c / k, √(Σ_l p_l (1 − p_l)) / k,
+    taking lines as independent: how far the next votes may still move s (0 for no
+    lines)."""
+    values = list(posteriors)
+    return math.sqrt(sum(p * (1.0 - p) for p in values)) / len(values) if values else 0.0
+
+
 def sample_uncertainty(posteriors: Iterable[float]) -> float:
-    """What the router ranks samples by (stored as ``samples.uncertainty``): the mean line
-    entropy. The summed entropy it replaced put long samples first (an unvoted 20-line
-    sample outranked a 5-line one judged once); per line, the next vote goes where it
-    settles most of a sample's reward. Measured in ``benchmarks/routing.py`` (docs/server.md,
-    *Task routing*): 2.97 votes per judged line to the targets against 3.51 summed."""
-    return mean_entropy(posteriors)
+    """What the router ranks samples by (stored as ``samples.uncertainty``): the posterior
+    standard deviation of the reward, :func:`reward_sd`. The summed line entropy it
+    replaced put long samples first (an unvoted 20-line sample outranked a 5-line one
+    judged once) and spent votes on their settled lines; the reward is what training
+    consumes, so the next vote goes where it can still move s most. Measured in
+    ``benchmarks/routing.py`` (docs/server.md, *Task routing*) against the summed and
+    mean line entropy and the least certain line."""
+    return reward_sd(posteriors)
 
 
 def expected_accuracy(posteriors: Iterable[float]) -> float:

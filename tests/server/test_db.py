@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from crlhf_server import migrations
 from crlhf_server.db import Store
-from crlhf_server.task_routing import binary_entropy
 
 from tests.server.conftest import Api, submission_for
 
@@ -160,10 +159,10 @@ def test_m018_fills_in_the_confidence_of_existing_samples(tmp_path: Path) -> Non
         r[0]: (r[1], r[2])
         for r in store.read().execute("SELECT id, confidence, uncertainty FROM samples")
     }
-    # the old summed entropy (9.9 here) becomes the mean line entropy
-    mean = (binary_entropy(0.97) + binary_entropy(0.2)) / 2
+    # the old summed entropy (9.9 here) becomes the sd of the reward
+    sd = math.sqrt(0.97 * 0.03 + 0.2 * 0.8) / 2
     assert rows == {
-        "voted": (pytest.approx((0.97 + 0.8) / 2), pytest.approx(mean)),
-        "fresh": (0.5, math.log(2)),
+        "voted": (pytest.approx((0.97 + 0.8) / 2), pytest.approx(sd)),
+        "fresh": (0.5, pytest.approx(math.sqrt(0.5) / 2)),
     }
     store.close()

@@ -7,7 +7,7 @@ import math
 from crlhf_server.task_routing import (
     binary_entropy,
     expected_accuracy,
-    mean_entropy,
+    reward_sd,
     sample_uncertainty,
     summed_entropy,
 )
@@ -41,16 +41,11 @@ def test_steady_rate_one_serves_honeypots_first(make_api: object) -> None:
 
 def test_uncertain_samples_first_and_each_sample_once(api: Api) -> None:
     alice, bob = api.annotator("alice"), api.annotator("bob")
-    # all ordinary samples are unvoted (every line at 1/2, the same mean entropy whatever
-    # their length): they go in import order
+    # all ordinary samples are unvoted (every line at 1/2): the sd of s is 1 / (2 sqrt(k)),
+    # so the shortest (least certain reward) goes first
     first = api.tasks(alice, count=3)
-    order = [
-        str(r[0])
-        for r in api.context.store.read().execute(
-            "SELECT id FROM samples WHERE is_honeypot = 0 ORDER BY seq"
-        )
-    ]
-    assert [t["sample_id"] for t in first] == order
+    lengths = [sum(line["judged"] for line in t["lines"]) for t in first]
+    assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
     for task in first:
         api.client.post("/v1/submissions", json=submission_for(task), headers=alice)
     # alice's votes made her samples more certain; bob starts with unvoted ones (none left
@@ -91,14 +86,16 @@ def test_count_is_validated(api: Api) -> None:
         assert response.json()["details"][0]["field"] == "count"
 
 
-def test_ranking_is_per_line_so_long_samples_do_not_come_first() -> None:
+def test_ranking_is_the_reward_sd_so_long_samples_do_not_come_first() -> None:
     long_mostly_settled = [0.99] * 19 + [0.6]
     short_unsure = [0.6, 0.9]
     # the summed entropy (the rule before) put the long sample first
     assert summed_entropy(long_mostly_settled) > summed_entropy(short_unsure)
     assert sample_uncertainty(short_unsure) > sample_uncertainty(long_mostly_settled)
-    assert sample_uncertainty([0.5] * 20) == sample_uncertainty([0.5]) == math.log(2)
-    assert mean_entropy([]) == 0.0
+    # sd of s = sqrt(sum p(1 - p)) / k
+    assert abs(reward_sd([0.5, 0.9]) - math.sqrt(0.25 + 0.09) / 2) < 1e-12
+    assert sample_uncertainty([0.5] * 4) == reward_sd([0.5] * 4) == 0.25
+    assert reward_sd([]) == 0.0 and reward_sd([1.0, 0.0]) == 0.0
 
 
 def test_expected_accuracy_is_the_mean_line_confidence() -> None:
