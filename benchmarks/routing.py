@@ -19,9 +19,10 @@ apart.
 
 Policies:
 
-* ``fixed overlap``: round-robin fixed overlap. The cap rises 1, 2, ... 7 and people work
-  each level out, so after level k every sample has exactly k people; the first k
-  meeting both targets is the baseline (one run gives every k).
+* ``fixed overlap``: round-robin fixed overlap (every sample ranks the same, so they are
+  served in import order). The cap rises 1, 2, ... 7 and people work each level out, so
+  after level k every sample has exactly k people; the first k meeting both targets is
+  the baseline (one run gives every k).
 * ``routed, <rule>``: the server's routing with the cap at 7, ranking samples by
   ``<rule>`` (the value stored as ``samples.uncertainty``, patched per run): ``summed
   entropy`` (the rule before this benchmark), ``mean entropy`` (per judged line), ``max
@@ -79,6 +80,12 @@ until nothing is left, so the cap is what a deployment would run."""
 
 def max_entropy(posteriors: Iterable[float]) -> float:
     return max(map(task_routing.binary_entropy, posteriors), default=0.0)
+
+
+def round_robin(posteriors: Iterable[float]) -> float:
+    """Every sample ranks the same, so the server serves them in import order: the fixed
+    overlap baseline, whatever the server's own rule."""
+    return 0.0
 
 
 RULES: dict[str, Callable[[Iterable[float]], float]] = {
@@ -371,7 +378,8 @@ def seed_rows(
 ) -> list[list[str]]:
     """Fixed overlap, each ranking rule, then the ``chosen`` rules with the settled stop
     and with the machines (their confident samples to 1 person, then to none)."""
-    fixed = run_fixed(world.replay(crowd, seed))
+    with ranking(round_robin):
+        fixed = run_fixed(world.replay(crowd, seed))
     rows = [_row(f"fixed overlap ({fixed.extra})", fixed, None, seed)]
     base = fixed.first.votes_per_line if fixed.first else float("nan")
     for name in rules:
@@ -406,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--chosen",
-        nargs="+",
+        nargs="*",
         choices=list(RULES),
         default=["sd of s"],
         help="rankings also run with the settled stop and with machines",
