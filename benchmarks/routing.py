@@ -373,30 +373,89 @@ class World:
         return run_routed(replay, self.step, len(self.samples), settled=settled)
 
 
-def seed_rows(
+@dataclass(frozen=True)
+class Result:
+    """One policy's run on one seed."""
+
+    policy: str
+    label: str
+    seed: int
+    out: Outcome
+    baseline: float | None
+    """Fixed overlap's votes per line on the same seed (None for fixed overlap itself)."""
+
+
+def seed_results(
     world: World, crowd: People, seed: int, rules: Sequence[str], chosen: Sequence[str]
-) -> list[list[str]]:
+) -> list[Result]:
     """Fixed overlap, each ranking rule, then the ``chosen`` rules with the settled stop
     and with the machines (their confident samples to 1 person, then to none)."""
     with ranking(round_robin):
         fixed = run_fixed(world.replay(crowd, seed))
-    rows = [_row(f"fixed overlap ({fixed.extra})", fixed, None, seed)]
-    base = fixed.first.votes_per_line if fixed.first else float("nan")
+    results = [_done(Result("fixed overlap", f"fixed overlap ({fixed.extra})", seed, fixed, None))]
+    base = fixed.first.votes_per_line if fixed.first else None
     for name in rules:
         with ranking(RULES[name]):
             out = world.routed(world.replay(crowd, seed), settled=False)
-            rows.append(_row(f"routed, {name}", out, base, seed))
+            results.append(_done(Result(f"routed, {name}", f"routed, {name}", seed, out, base)))
     for name in chosen:
         with ranking(RULES[name]):
             out = world.routed(world.replay(crowd, seed), settled=True)
-            rows.append(_row(f"routed, {name} + settled", out, base, seed))
+            label = f"routed, {name} + settled"
+            results.append(_done(Result(label, label, seed, out, base)))
             for confident in (1, 0):
                 replay = world.replay(
                     crowd, seed, machines=True, machine_confident_humans=confident
                 )
                 out = world.routed(replay, settled=True)
                 label = f"routed, {name} + settled + machines ({confident})"
-                rows.append(_row(label, out, base, seed))
+                results.append(_done(Result(label, label, seed, out, base)))
+    return results
+
+
+def _done(result: Result) -> Result:
+    """Print a finished run at once (stderr, for progress); the tables come at the end."""
+    print("  ".join(_cells(result)), file=sys.stderr, flush=True)
+    return result
+
+
+def _cells(r: Result) -> list[str]:
+    at, last = r.out.first, r.out.last
+    ratio = "" if r.baseline is None or at is None else f"{at.votes_per_line / r.baseline:.2f}"
+    return [
+        str(r.seed),
+        r.label,
+        f"{at.votes_per_line:.2f}" if at else "not met",
+        ratio,
+        f"{last.votes_per_line:.2f}",
+        f"{last.accuracy:.1%}",
+        f"{last.mae:.4f}",
+        f"{last.honeypot_votes_per_line:.2f}",
+    ]
+
+
+def summary(results: Sequence[Result]) -> list[list[str]]:
+    """Per policy, means over seeds: votes per line at target (over the seeds that met
+    it), the ratio to fixed overlap, and the end of run."""
+    by_policy: dict[str, list[Result]] = {}
+    for r in results:
+        by_policy.setdefault(r.policy, []).append(r)
+    rows = []
+    for policy, runs in by_policy.items():
+        met = [r for r in runs if r.out.first is not None]
+        at = [r.out.first.votes_per_line for r in met if r.out.first is not None]
+        ratios = [v / r.baseline for v, r in zip(at, met, strict=True) if r.baseline]
+        rows.append(
+            [
+                policy,
+                f"{len(met)}/{len(runs)}",
+                f"{np.mean(at):.2f}" if at else "",
+                f"{np.mean(ratios):.2f}" if ratios else "",
+                f"{np.mean([r.out.last.votes_per_line for r in runs]):.2f}",
+                f"{np.mean([r.out.last.accuracy for r in runs]):.1%}",
+                f"{np.mean([r.out.last.mae for r in runs]):.4f}",
+            ]
+        )
     return rows
 
 
@@ -433,10 +492,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         world = World(Path(tmp), samples, honeypots, machines, args.step)
         for lazy in crowds:
-            rows = [
-                row
+            results = [
+                result
                 for seed in range(args.first_seed, args.first_seed + args.seeds)
-                for row in seed_rows(world, people(seed, lazy, n_people), seed, rules, args.chosen)
+                for result in seed_results(
+                    world, people(seed, lazy, n_people), seed, rules, args.chosen
+                )
             ]
             name = "20% lazy" if lazy else "default crowd"
             print(
@@ -452,30 +513,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "reward MAE",
                 "honeypot votes / line",
             ]
-            print(render_table(headers, rows))
+            print(render_table(headers, [_cells(r) for r in results]))
+            print()
+            print(f"{name}: means over {args.seeds} seed(s)")
+            headers = [
+                "policy",
+                "met",
+                "votes / line at target",
+                "routed / fixed",
+                "end: votes / line",
+                "line accuracy",
+                "reward MAE",
+            ]
+            print(render_table(headers, summary(results)))
             print()
     return 0
-
-
-def _row(label: str, out: Outcome, baseline: float | None, seed: int) -> list[str]:
-    row = _cells(label, out, baseline, seed)
-    print("  ".join(row), file=sys.stderr, flush=True)  # progress: the table comes at the end
-    return row
-
-
-def _cells(label: str, out: Outcome, baseline: float | None, seed: int) -> list[str]:
-    at, last = out.first, out.last
-    ratio = "" if baseline is None or at is None else f"{at.votes_per_line / baseline:.2f}"
-    return [
-        str(seed),
-        label,
-        f"{at.votes_per_line:.2f}" if at else "not met",
-        ratio,
-        f"{last.votes_per_line:.2f}",
-        f"{last.accuracy:.1%}",
-        f"{last.mae:.4f}",
-        f"{last.honeypot_votes_per_line:.2f}",
-    ]
 
 
 if __name__ == "__main__":
