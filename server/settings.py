@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     to nobody more (None: every sample goes to ``max_annotators_per_sample``); see
     server/task_routing.py and docs/server.md, *Task routing*."""
     settled_accuracy: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.97
+    """The settled stop's bar. Above the 0.95 accuracy target because the engine's
+    posteriors run about 2 points over-confident on simulated crowds
+    (benchmarks/routing.py)."""
     machine_honeypots: bool = False
     """Whether machine annotators are served honeypots. Off: honeypots are mutants that
     fail the tests, which the ``tests`` checker catches by construction, so honeypot gold

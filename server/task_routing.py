@@ -13,11 +13,11 @@
    ``honeypot_max_annotators``).
 3. Otherwise the ordinary sample whose reward is least certain: the highest posterior
    standard deviation of s = c / k from its current line posteriors
-   (:func:`sample_uncertainty`), among
-   samples not settled (``settled_min_annotators``) and served to fewer people than
-   their human target (:func:`human_target`: ``max_annotators_per_sample``, fewer when
-   machine annotators already settle every line, more when they disagree). Unvoted
-   samples (every line at the prior) come first, and a sample the crowd agrees on sinks.
+   (:func:`sample_uncertainty`), among samples not settled (``settled_min_annotators``)
+   and served to fewer people than their human target (:func:`human_target`:
+   ``max_annotators_per_sample``, fewer when machine annotators already settle every
+   line, more when they disagree). An unvoted sample comes before any voted one of its
+   length (shorter ones first), and a sample the crowd agrees on sinks.
    Imported samples go before the bundled starter set (``samples.starter``), so a team's
    own data is never buried.
 
