@@ -1,7 +1,7 @@
 """Votes per judged line the server's routing needs for reward MAE <= 0.05 and line
 accuracy >= 95%, against round-robin fixed overlap, replayed through the real server.
 
-    .venv/bin/python benchmarks/routing.py            # 300 samples, both crowds
+    .venv/bin/python benchmarks/routing.py            # 300 samples, both crowds, 3 seeds
     .venv/bin/python benchmarks/routing.py --quick    # smoke run (20 samples, 12 people)
 
 Every policy runs an in-process server (``create_app`` on a temp SQLite, FastAPI's
@@ -465,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="smoke run: 20 samples, 12 people, one rule, one crowd"
     )
     parser.add_argument("--samples", type=int, default=300)
-    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--crowd", choices=["both", "default", "lazy"], default="both")
     parser.add_argument(
@@ -482,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = 20 if args.quick else args.samples
     n_people = 12 if args.quick else 50
+    seeds = 1 if args.quick else args.seeds
     samples = testbed_cases(n)
     honeypots = honeypot_cases(40)
     machines = machine_sets(samples, f"testbed-{n}")
@@ -494,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for lazy in crowds:
             results = [
                 result
-                for seed in range(args.first_seed, args.first_seed + args.seeds)
+                for seed in range(args.first_seed, args.first_seed + seeds)
                 for result in seed_results(
                     world, people(seed, lazy, n_people), seed, rules, args.chosen
                 )
@@ -515,7 +516,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
             print(render_table(headers, [_cells(r) for r in results]))
             print()
-            print(f"{name}: means over {args.seeds} seed(s)")
+            print(f"{name}: means over {seeds} seed(s)")
             headers = [
                 "policy",
                 "met",
