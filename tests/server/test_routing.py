@@ -119,7 +119,10 @@ def test_a_settled_sample_is_served_to_nobody_more(make_api: object) -> None:
     alice, bob = api.annotator("alice"), api.annotator("bob")
     judged = _judge_one(api, alice)
     assert api.count("SELECT confidence BETWEEN 0.69 AND 0.71 FROM samples WHERE id = ?", judged)
-    assert judged not in {t["sample_id"] for t in api.tasks(bob, count=20)}
+    left = api.client.get("/v1/me/stats", headers=bob).json()["tasks_left"]
+    served = {t["sample_id"] for t in api.tasks(bob, count=20)}
+    assert judged not in served
+    assert left == len(served)  # tasks left does not count the settled sample either
 
 
 def test_an_unsure_sample_is_still_served(make_api: object) -> None:
