@@ -12,7 +12,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Mapping, Set
 
-from crlhf_server.task_routing import summed_entropy
+from crlhf_server import task_routing
 
 from crlhf.engine.incremental import SampleConsensus
 from crlhf.schemas import LineConsensus
@@ -34,14 +34,15 @@ def store_consensus(
     encoded = posteriors_json(consensus.posteriors)
     conn.execute(
         "UPDATE samples SET posteriors = ?, reward = ?, correct_lines = ?, n_votes = ?, "
-        "n_annotators = ?, uncertainty = ? WHERE id = ?",
+        "n_annotators = ?, uncertainty = ?, confidence = ? WHERE id = ?",
         (
             encoded,
             consensus.reward,
             consensus.correct_lines,
             consensus.n_votes,
             consensus.n_annotators,
-            summed_entropy(consensus.posteriors.values()),
+            task_routing.sample_uncertainty(consensus.posteriors.values()),
+            task_routing.expected_accuracy(consensus.posteriors.values()),
             sample_id,
         ),
     )

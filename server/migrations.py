@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 from crlhf_server.db import Store
+from crlhf_server.task_routing import expected_accuracy, sample_uncertainty
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("crlhf-server")
@@ -315,3 +316,22 @@ def m017_task_leases(db: sqlite_utils.Database) -> None:
         "CREATE INDEX assignments_lease ON assignments (served_at) "
         "WHERE submitted = 0 AND skipped_at IS NULL AND lease_expired_at IS NULL"
     )
+
+
+@migrations(name="m018_sample_confidence")
+def m018_sample_confidence(db: sqlite_utils.Database) -> None:
+    """A sample's confidence: the mean over its judged lines of max(P, 1 − P), its expected
+    share of lines labelled right (0.5 with no votes; ``task_routing.expected_accuracy``),
+    kept beside ``uncertainty`` by every consensus write (server/consensus.py), so routing
+    can stop serving a sample the crowd has settled (``settled_min_annotators``).
+    Existing samples get it from their stored posteriors, and their ``uncertainty`` is
+    recomputed by the new ranking rule (the sd of the reward instead of the summed line
+    entropy), so old and new samples rank on one scale."""
+    db.execute("ALTER TABLE samples ADD COLUMN confidence REAL NOT NULL DEFAULT 0.5")
+    rows = db.execute("SELECT id, posteriors, judged_lines FROM samples").fetchall()
+    updates = []
+    for sample_id, posteriors, judged in rows:
+        stored = json.loads(posteriors)
+        values = [float(stored.get(str(n), 0.5)) for n in json.loads(judged)]
+        updates.append((expected_accuracy(values), sample_uncertainty(values), sample_id))
+    db.conn.executemany("UPDATE samples SET confidence = ?, uncertainty = ? WHERE id = ?", updates)

@@ -99,6 +99,15 @@ class Settings(BaseSettings):
     machine_disagreement_humans: Annotated[int, Field(ge=0)] = 1
     """Extra people (beyond ``max_annotators_per_sample``) for a sample on one of whose
     lines machine annotators vote both ways."""
+    settled_min_annotators: Annotated[int, Field(ge=0)] | None = None
+    """Once this many people were served a sample whose expected line accuracy (mean of
+    max(P, 1 − P) over its judged lines) is at least ``settled_accuracy``, it is served
+    to nobody more (None: every sample goes to ``max_annotators_per_sample``); see
+    server/task_routing.py and docs/server.md, *Task routing*."""
+    settled_accuracy: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.97
+    """The settled stop's bar. Above the 0.95 accuracy target because the engine's
+    posteriors run about 2 points over-confident on simulated crowds
+    (benchmarks/routing.py)."""
     machine_honeypots: bool = False
     """Whether machine annotators are served honeypots. Off: honeypots are mutants that
     fail the tests, which the ``tests`` checker catches by construction, so honeypot gold

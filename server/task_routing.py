@@ -11,11 +11,13 @@
    being checked). Each pick is a random honeypot among those the annotator may get, so
    no two annotators see the same list (rotation still retires a honeypot after
    ``honeypot_max_annotators``).
-3. Otherwise the ordinary sample whose lines are least certain: the highest summed binary
-   entropy of its current line posteriors, among samples served to fewer people than
-   their human target (:func:`human_target`: ``max_annotators_per_sample``, fewer when
-   machine annotators already settle every line, more when they disagree). Unvoted
-   samples (every line at the prior) come first, and a sample the crowd agrees on sinks.
+3. Otherwise the ordinary sample whose reward is least certain: the highest posterior
+   standard deviation of s = c / k from its current line posteriors
+   (:func:`sample_uncertainty`), among samples not settled (``settled_min_annotators``)
+   and served to fewer people than their human target (:func:`human_target`:
+   ``max_annotators_per_sample``, fewer when machine annotators already settle every
+   line, more when they disagree). An unvoted sample comes before any voted one of its
+   length (shorter ones first), and a sample the crowd agrees on sinks.
    Imported samples go before the bundled starter set (``samples.starter``), so a team's
    own data is never buried.
 
@@ -56,6 +58,46 @@ def summed_entropy(posteriors: Iterable[float]) -> float:
     return sum(binary_entropy(p) for p in posteriors)
 
 
+def mean_entropy(posteriors: Iterable[float]) -> float:
+    """Mean binary entropy per judged line: the crowd's uncertainty per line of a sample
+    (0 for no lines)."""
+    values = list(posteriors)
+    return summed_entropy(values) / len(values) if values else 0.0
+
+
+def reward_sd(posteriors: Iterable[float]) -> float:
+    """The posterior standard deviation of the reward s = c / k, √(Σ_l p_l (1 − p_l)) / k,
+    taking lines as independent: how far the next votes may still move s (0 for no
+    lines)."""
+    values = list(posteriors)
+    return math.sqrt(sum(p * (1.0 - p) for p in values)) / len(values) if values else 0.0
+
+
+def sample_uncertainty(posteriors: Iterable[float]) -> float:
+    """What the router ranks samples by (stored as ``samples.uncertainty``): the posterior
+    standard deviation of the reward, :func:`reward_sd`. The summed line entropy it
+    replaced put long samples first (an unvoted 20-line sample outranked a 5-line one
+    judged once) and spent votes on their settled lines; the reward is what training
+    consumes, so the next vote goes where it can still move s most. Measured in
+    ``benchmarks/routing.py`` (docs/server.md, *Task routing*) against the summed and
+    mean line entropy and the least certain line."""
+    return reward_sd(posteriors)
+
+
+def expected_accuracy(posteriors: Iterable[float]) -> float:
+    """Mean over judged lines of max(P, 1 − P): the share of the sample's lines its
+    consensus labels right, if the posteriors are calibrated (0.5 for no lines).
+
+    1 minus it bounds the expected error of the reward s = c / k, so a sample at 0.97 is
+    expected to be off by at most 0.03 in s and in line accuracy. Unlike "every line
+    confident" (the webhook's ``target_confidence``), one stubborn line out of ten does
+    not keep a sample open: on simulated crowds most samples never get every line to
+    0.95 within 7 people, while their consensus is already as right as the targets ask.
+    """
+    values = [max(p, 1.0 - p) for p in posteriors]
+    return sum(values) / len(values) if values else 0.5
+
+
 @dataclass(frozen=True)
 class RoutingPolicy:
     warmup_honeypots: int
@@ -75,6 +117,11 @@ class RoutingPolicy:
     """People a sample gets beyond ``max_annotators_per_sample`` when machine annotators
     vote both ways on one of its lines."""
     target_confidence: float = 0.95
+    settled_min_annotators: int | None = None
+    """A sample served to at least this many people whose :func:`expected_accuracy` is
+    at least ``settled_accuracy`` is served to nobody more (None: every sample goes to
+    its full target)."""
+    settled_accuracy: float = 0.97
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RoutingPolicy:
@@ -88,6 +135,8 @@ class RoutingPolicy:
             machine_confident_humans=settings.machine_confident_humans,
             machine_disagreement_humans=settings.machine_disagreement_humans,
             target_confidence=settings.target_confidence,
+            settled_min_annotators=settings.settled_min_annotators,
+            settled_accuracy=settings.settled_accuracy,
         )
 
     @property
@@ -135,6 +184,16 @@ _NOT_OWN = "(s.author_id IS NULL OR s.author_id <> ?)"
 _OPEN = f"a.submitted = 0 AND a.skipped_at IS NULL AND {OPEN_LEASE} AND s.archived_at IS NULL"
 """An assignment still waiting for the annotator's judgement (archived samples and expired
 leases drop out, see :mod:`server.leases`)."""
+
+_UNSETTLED = "(? IS NULL OR s.n_served < ? OR s.confidence < ?)"
+"""Not yet settled: fewer people than ``settled_min_annotators``, or an expected accuracy
+below ``settled_accuracy``."""
+
+
+def _unsettled_params(policy: RoutingPolicy) -> tuple[object, ...]:
+    n = policy.settled_min_annotators
+    return (n, n, policy.settled_accuracy)
+
 
 _LIVE = "s.archived_at IS NULL"
 """Archived samples (``crlhf admin samples archive``) are never served."""
@@ -211,9 +270,16 @@ def _pick_uncertain_of(
         # sample instead (milliseconds per pick on 5,000 samples, microseconds this way).
         "SELECT s.id FROM samples s INDEXED BY samples_routing "
         f"WHERE s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?) "
-        f"AND {_UNSEEN} AND {_NOT_OWN} "
+        f"AND {_UNSETTLED} AND {_UNSEEN} AND {_NOT_OWN} "
         f"AND {_LIVE} AND s.starter = ? ORDER BY s.uncertainty DESC, s.seq LIMIT ?",
-        (policy.max_annotators_per_sample, annotator_id, annotator_id, starter, PICK_TRIES),
+        (
+            policy.max_annotators_per_sample,
+            *_unsettled_params(policy),
+            annotator_id,
+            annotator_id,
+            starter,
+            PICK_TRIES,
+        ),
     )
     for (sample_id,) in rows:
         if not _shows_a_variant(conn, annotator_id, str(sample_id), policy.variant_lines):
@@ -302,13 +368,14 @@ def tasks_left(conn: sqlite3.Connection, annotator_id: int, policy: RoutingPolic
         "SELECT (SELECT COUNT(*) FROM assignments a JOIN samples s ON s.id = a.sample_id "
         f"WHERE a.annotator_id = ? AND {_OPEN}) + "
         f"(SELECT COUNT(*) FROM samples s WHERE {_UNSEEN} AND {_NOT_OWN} AND {_LIVE} AND ("
-        "(s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?)) OR "
-        "(s.is_honeypot = 1 AND (? IS NULL OR s.n_served < ?))))",
+        f"(s.is_honeypot = 0 AND s.n_served < COALESCE(s.human_target, ?) AND {_UNSETTLED}) "
+        "OR (s.is_honeypot = 1 AND (? IS NULL OR s.n_served < ?))))",
         (
             annotator_id,
             annotator_id,
             annotator_id,
             policy.max_annotators_per_sample,
+            *_unsettled_params(policy),
             policy.honeypot_max_annotators,
             policy.honeypot_max_annotators,
         ),

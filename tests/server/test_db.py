@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import uuid
@@ -134,4 +135,34 @@ def test_m002_gives_existing_annotators_their_state_as_shown_state(tmp_path: Pat
     assert migrations.apply(store)[0] == "m002_shown_state"
     row = store.read().execute("SELECT state, shown_state FROM annotators").fetchone()
     assert row["shown_state"] == row["state"] == '{"a": 1}'
+    store.close()
+
+
+def test_m018_fills_in_the_confidence_of_existing_samples(tmp_path: Path) -> None:
+    store = Store(tmp_path / "x.db")
+    with store.write_lock():
+        migrations.migrations.apply(store.utils(), stop_before="m018_sample_confidence")
+    with store.write() as conn:
+        conn.execute(
+            "INSERT INTO problems (id, title, description, created_at) "
+            "VALUES ('p', 'P', 'd', 'now')"
+        )
+        for sample_id, posteriors in (("voted", '{"1": 0.97, "2": 0.2}'), ("fresh", "{}")):
+            conn.execute(
+                "INSERT INTO samples (id, problem_id, code, meta, judged_lines, is_honeypot, "
+                "posteriors, judged_count, uncertainty, created_at) "
+                "VALUES (?, 'p', 'a\nb\n', '{}', '[1, 2]', 0, ?, 2, 9.9, 'now')",
+                (sample_id, posteriors),
+            )
+    assert migrations.apply(store) == ["m018_sample_confidence"]
+    rows = {
+        r[0]: (r[1], r[2])
+        for r in store.read().execute("SELECT id, confidence, uncertainty FROM samples")
+    }
+    # the old summed entropy (9.9 here) becomes the sd of the reward
+    sd = math.sqrt(0.97 * 0.03 + 0.2 * 0.8) / 2
+    assert rows == {
+        "voted": (pytest.approx((0.97 + 0.8) / 2), pytest.approx(sd)),
+        "fresh": (0.5, pytest.approx(math.sqrt(0.5) / 2)),
+    }
     store.close()

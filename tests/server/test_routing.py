@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from crlhf_server.task_routing import binary_entropy, summed_entropy
+import math
+
+from crlhf_server.task_routing import (
+    binary_entropy,
+    expected_accuracy,
+    reward_sd,
+    sample_uncertainty,
+    summed_entropy,
+)
 
 from tests.server.conftest import HONEYPOTS, Api, submission_for
 
@@ -33,10 +41,11 @@ def test_steady_rate_one_serves_honeypots_first(make_api: object) -> None:
 
 def test_uncertain_samples_first_and_each_sample_once(api: Api) -> None:
     alice, bob = api.annotator("alice"), api.annotator("bob")
-    # all ordinary samples are unvoted: the longest (most judged lines) goes first
+    # all ordinary samples are unvoted (every line at 1/2): the sd of s is 1 / (2 sqrt(k)),
+    # so the shortest (least certain reward) goes first
     first = api.tasks(alice, count=3)
     lengths = [sum(line["judged"] for line in t["lines"]) for t in first]
-    assert lengths == sorted(lengths, reverse=True)
+    assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
     for task in first:
         api.client.post("/v1/submissions", json=submission_for(task), headers=alice)
     # alice's votes made her samples more certain; bob starts with unvoted ones (none left
@@ -75,3 +84,61 @@ def test_count_is_validated(api: Api) -> None:
         response = api.client.get(f"/v1/tasks/next?count={count}", headers=alice)
         assert response.status_code == 422
         assert response.json()["details"][0]["field"] == "count"
+
+
+def test_ranking_is_the_reward_sd_so_long_samples_do_not_come_first() -> None:
+    long_mostly_settled = [0.99] * 19 + [0.6]
+    short_unsure = [0.6, 0.9]
+    # the summed entropy (the rule before) put the long sample first
+    assert summed_entropy(long_mostly_settled) > summed_entropy(short_unsure)
+    assert sample_uncertainty(short_unsure) > sample_uncertainty(long_mostly_settled)
+    # sd of s = sqrt(sum p(1 - p)) / k
+    assert abs(reward_sd([0.5, 0.9]) - math.sqrt(0.25 + 0.09) / 2) < 1e-12
+    assert sample_uncertainty([0.5] * 4) == reward_sd([0.5] * 4) == 0.25
+    assert reward_sd([]) == 0.0 and reward_sd([1.0, 0.0]) == 0.0
+
+
+def test_expected_accuracy_is_the_mean_line_confidence() -> None:
+    assert abs(expected_accuracy([0.99, 0.02, 0.7]) - (0.99 + 0.98 + 0.7) / 3) < 1e-12
+    assert expected_accuracy([0.1]) == 0.9
+    assert expected_accuracy([]) == 0.5
+
+
+def _judge_one(api: Api, alice: dict[str, str]) -> str:
+    [task] = api.tasks(alice)
+    response = api.client.post("/v1/submissions", json=submission_for(task), headers=alice)
+    assert response.status_code == 201, response.text
+    return str(task["sample_id"])
+
+
+def test_a_settled_sample_is_served_to_nobody_more(make_api: object) -> None:
+    # one vote at ν = 0.7 puts every line at 0.7: expected accuracy 0.7 >= 0.65, settled
+    api = make_api(  # type: ignore[operator]
+        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=1, settled_accuracy=0.65
+    )
+    alice, bob = api.annotator("alice"), api.annotator("bob")
+    judged = _judge_one(api, alice)
+    assert api.count("SELECT confidence BETWEEN 0.69 AND 0.71 FROM samples WHERE id = ?", judged)
+    left = api.client.get("/v1/me/stats", headers=bob).json()["tasks_left"]
+    served = {t["sample_id"] for t in api.tasks(bob, count=20)}
+    assert judged not in served
+    assert left == len(served)  # tasks left does not count the settled sample either
+
+
+def test_an_unsure_sample_is_still_served(make_api: object) -> None:
+    # the same vote, but 0.7 is short of 0.95: bob still gets the sample
+    api = make_api(  # type: ignore[operator]
+        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=1, settled_accuracy=0.95
+    )
+    alice, bob = api.annotator("alice"), api.annotator("bob")
+    judged = _judge_one(api, alice)
+    assert judged in {t["sample_id"] for t in api.tasks(bob, count=20)}
+
+
+def test_a_confident_sample_with_too_few_people_is_still_served(make_api: object) -> None:
+    api = make_api(  # type: ignore[operator]
+        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=2, settled_accuracy=0.65
+    )
+    alice, bob = api.annotator("alice"), api.annotator("bob")
+    judged = _judge_one(api, alice)
+    assert judged in {t["sample_id"] for t in api.tasks(bob, count=20)}
