@@ -292,7 +292,9 @@ def ppo_costs(model: Path, args: argparse.Namespace) -> list[list[str]]:
 # --------------------------------------------------------------------- 4. learning loop
 
 
-def training_problems(model: Path, args: argparse.Namespace, executor: Executor) -> list[BenchProblem]:
+def training_problems(
+    model: Path, args: argparse.Namespace, executor: Executor
+) -> list[BenchProblem]:
     """The loop's training problems (``--select``): the first ``--train-problems`` of the
     training split, or the screen's choice (:mod:`crlhf.testbed.selection`): the base
     policy samples ``--screen-samples`` completions per problem for the first
