@@ -19,13 +19,22 @@ baseline measured in the same run:
    same batch, prompts and token budget.
 3. **A PPO step** on the model's own chat samples, in float32 and bfloat16 (the whole
    policy cast), each in its own process: response tokens/s and peak RSS.
-4. **Three rounds of learning** on an MBPP training split (task ids 601-974): sample the
-   policy, simulated annotators (:class:`crlhf.testbed.crowd.CrowdSpec`, 5 annotators right
-   90 % of the time, 3 per sample) vote on lines whose truth comes from the tests
-   (:mod:`crlhf.testbed.outcome_truth`: every line of a passing program is correct, every
-   line of a failing one wrong), one PPO round; held-out greedy pass@1 on the first MBPP
-   test problems after every round, with a Wilson 95 % interval, against a control whose
-   rewards are shuffled across samples.
+4. **Three rounds of learning** on an MBPP training split (task ids 601-974). First the
+   training problems are chosen (``--select screen``, :mod:`crlhf.testbed.selection`): the
+   base policy samples ``--screen-samples`` (4) completions at T = 0.8 for each of the first
+   ``--screen-problems`` (96); kept are the first ``--train-problems`` (16) it solves
+   sometimes, then ``--unsolved-problems`` (4) it never solves (``--select first``: the
+   first ``--train-problems``, unscreened). Each round samples the policy
+   (``--samples`` per problem, the round number as seed), simulated annotators
+   (:class:`crlhf.testbed.crowd.CrowdSpec`, 5 annotators right 90 % of the time, 3 per
+   sample) vote on lines whose truth comes from the tests (``--truth localised``,
+   :func:`crlhf.testbed.outcome_truth.truth_from_localisation`: a passing program's lines
+   are correct; in a failing one the lines the ``tests`` checker blames are wrong and the
+   rest correct, all wrong when it blames none; ``--truth outcome``: every line of a
+   failing program wrong), one PPO round; held-out greedy pass@1 on the first
+   ``--heldout-problems`` MBPP test problems after every round, with a Wilson 95 %
+   interval, against a control that trains on the same rewards dealt to its samples in a
+   random order (same seeds for sampling, votes and PPO).
 """
 
 from __future__ import annotations
@@ -559,10 +568,11 @@ def main() -> None:
             )
         if "loop" in parts:
             print_table(
-                f"{args.rounds} rounds on {args.train_problems} MBPP training problems x "
-                f"{args.samples} samples; held-out greedy pass@1 on the first "
+                f"{args.rounds} rounds on the MBPP training problems above (--select "
+                f"{args.select}) x {args.samples} samples, --truth {args.truth}; held-out "
+                f"greedy pass@1 on the first "
                 f"{args.heldout_problems} MBPP test problems (Wilson 95% interval)",
-                ["rewards", "round", "passed", "pass@1 %", "95% CI", "train samples passing %"],
+                ["rewards", "round", "passed", "pass@1 %", "95% CI", "round's samples passing %"],
                 learning_loop(model, args, work),
             )
 
