@@ -70,3 +70,22 @@ def test_bad_sizes_are_refused() -> None:
         screen([problem("p")], Scripted({"p": [RIGHT]}), Executor(workers=1), 1, standalone=True)
     with pytest.raises(InvalidInput, match="at least 0"):
         select([], mixed=-1, unsolved=0)
+
+
+@pytest.mark.slow
+def test_screen_draws_the_asked_samples_from_a_real_generator(tiny_model_dir) -> None:
+    import torch
+
+    from crlhf.generation.generate import GenerationSettings, Generator, load_model
+
+    lm, tokenizer = load_model(str(tiny_model_dir), None, torch.device("cpu"))
+    settings = GenerationSettings(temperature=0.8, max_new_tokens=8, batch_size=4, seed=0)
+    generator = Generator(lm, tokenizer, settings, progress=False)
+    problems = [problem("a"), problem("b")]
+    screened = screen(problems, generator, Executor(workers=1), 3, standalone=False)
+    # A random 2-layer model solves nothing: both are never-solved problems.
+    assert [(s.problem.task_id, s.passed, s.samples) for s in screened] == [
+        ("a", 0, 3),
+        ("b", 0, 3),
+    ]
+    assert select(screened, mixed=5, unsolved=1) == [problems[0]]
