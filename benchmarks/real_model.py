@@ -309,11 +309,18 @@ def training_problems(
     policy samples ``--screen-samples`` completions per problem for the first
     ``--screen-problems``, at the loop's temperature and token budget (seed 0, not one of
     the rounds' seeds); kept are the first ``--train-problems`` it solves sometimes, then
-    the first ``--unsolved-problems`` it never solves."""
+    the first ``--unsolved-problems`` it never solves. ``--train-ids`` names them instead."""
     from crlhf.generation.generate import GenerationSettings, Generator, load_model
     from crlhf.testbed.selection import screen, select
 
     candidates = mbpp.load(MBPP_PATH, TRAIN_SPLIT)
+    if args.train_ids:
+        by_id = {p.task_id: p for p in candidates}
+        wanted = [f"mbpp/{n.strip()}" for n in args.train_ids.split(",")]
+        unknown = [w for w in wanted if w not in by_id]
+        if unknown:
+            raise SystemExit(f"--train-ids: not in the training split: {', '.join(unknown)}")
+        return [by_id[w] for w in wanted]
     if args.select == "first":
         return candidates[: args.train_problems]
     started = time.perf_counter()
@@ -381,12 +388,13 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
         f"  base: held-out {start[0]}/{start[1]} ({time.perf_counter() - started:.0f} s)",
         flush=True,
     )
-    table: dict[str, list[tuple[int, int, float]]] = {}
-    for variant in ("crowd", "control"):
-        parent: Path | None = None
-        curve = [(start[0], start[1], float("nan"))]
-        for round_number in range(1, args.rounds + 1):
+    variants = ("crowd", "control")
+    parents: dict[str, Path | None] = dict.fromkeys(variants)
+    table = {v: [(start[0], start[1], float("nan"))] for v in variants}
+    for round_number in range(1, args.rounds + 1):
+        for variant in variants:  # interleaved: a run cut short still compares the two
             started = time.perf_counter()
+            parent = parents[variant]
             adapter = parent / ADAPTER_DIR if parent else None
             lm, tok = load_model(str(model), str(adapter) if adapter else None, torch.device("cpu"))
             settings = GenerationSettings(
@@ -424,7 +432,7 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
                 learning_rate=args.learning_rate,
                 batch_size=len(rows),
                 mini_batch_size=min(8, len(rows)),
-                ppo_epochs=2,
+                ppo_epochs=args.ppo_epochs,
                 threads=args.threads,
             )
             judged = time.perf_counter()
@@ -432,9 +440,10 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
                 rows, base_model=model, out_root=work / variant,
                 version=f"v{round_number:04d}", config=config, parent=parent,
             )  # fmt: skip
-            parent = result.directory
+            parents[variant] = result.directory
             trained = time.perf_counter()
-            passed, n = evaluate(parent / ADAPTER_DIR, f"{variant}-r{round_number}")
+            passed, n = evaluate(result.directory / ADAPTER_DIR, f"{variant}-r{round_number}")
+            curve = table[variant]
             curve.append((passed, n, float(np.mean([all(t) for t in truths]))))
             print(  # progress: a long run shows each round as it ends
                 f"  {variant} round {round_number}: held-out {passed}/{n}, "
@@ -446,7 +455,6 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
                 f"{trained - judged:.0f}, eval {time.perf_counter() - trained:.0f}",
                 flush=True,
             )
-        table[variant] = curve
     print(f"  loop wall time {(time.perf_counter() - loop_started) / 60:.1f} min", flush=True)
     rows_out = []
     for variant, curve in table.items():
@@ -496,6 +504,13 @@ def main() -> None:
                         help="training problems (screen: those solved sometimes)")  # fmt: skip
     parser.add_argument("--unsolved-problems", type=int, default=4,
                         help="screen: training problems never solved, added")  # fmt: skip
+    parser.add_argument(
+        "--train-ids",
+        help="comma-separated MBPP training task ids to train on instead of --select "
+        "(e.g. the list an earlier screen printed; the screen is seeded, so the same sizes "
+        "choose the same problems)",
+    )
+    parser.add_argument("--ppo-epochs", type=int, default=2, help="PPO epochs per round")
     parser.add_argument(
         "--truth",
         choices=("localised", "outcome"),
