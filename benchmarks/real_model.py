@@ -3,7 +3,10 @@
     .venv/bin/crlhf models fetch smollm2                      # once (about a minute)
     .venv/bin/python benchmarks/real_model.py                 # full sizes (hours on 2 cores)
     .venv/bin/python benchmarks/real_model.py --limit 8 --speed-problems 4 \\
-        --train-problems 8 --heldout-problems 8 --rounds 3    # reduced sizes
+        --parts passk,speed,ppo                               # reduced sizes
+    .venv/bin/python benchmarks/real_model.py --parts loop --max-new-tokens 160 \\
+        --screen-problems 40 --train-problems 4 --unsolved-problems 2 \\
+        --heldout-problems 20 --learning-rate 2e-4            # the loop, about 1.5 h here
 
 On SmolLM2-135M-Instruct (``crlhf models fetch smollm2``), four parts, each against a
 baseline measured in the same run:
@@ -22,7 +25,7 @@ baseline measured in the same run:
 4. **Three rounds of learning** on an MBPP training split (task ids 601-974). First the
    training problems are chosen (``--select screen``, :mod:`crlhf.testbed.selection`): the
    base policy samples ``--screen-samples`` (4) completions at T = 0.8 for each of the first
-   ``--screen-problems`` (96); kept are the first ``--train-problems`` (16) it solves
+   ``--screen-problems`` (all 374); kept are the first ``--train-problems`` (16) it solves
    sometimes, then ``--unsolved-problems`` (4) it never solves (``--select first``: the
    first ``--train-problems``, unscreened). Each round samples the policy
    (``--samples`` per problem, the round number as seed), simulated annotators
@@ -330,7 +333,8 @@ def training_problems(
         batch_size=args.batch_size, seed=0,
     )  # fmt: skip
     screened = screen(
-        candidates[: args.screen_problems], Generator(lm, tok, settings, progress=False),
+        candidates[: args.screen_problems or None],
+        Generator(lm, tok, settings, progress=False),
         executor, args.screen_samples, standalone=True,
     )  # fmt: skip
     chosen = select(screened, mixed=args.train_problems, unsolved=args.unsolved_problems)
@@ -496,8 +500,11 @@ def main() -> None:
         default="screen",
         help="training problems: screened by the base policy's pass rate, or the first N",
     )
-    parser.add_argument("--screen-problems", type=int, default=96,
-                        help="training-split problems the screen samples")  # fmt: skip
+    parser.add_argument(
+        "--screen-problems",
+        type=int,
+        help="the first N training-split problems are screened (default: all 374)",
+    )
     parser.add_argument("--screen-samples", type=int, default=4,
                         help="samples per screened problem")  # fmt: skip
     parser.add_argument("--train-problems", type=int, default=16,
