@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/real_model.py --limit 8 --speed-problems 4 \\
         --parts passk,speed,ppo                               # reduced sizes
     .venv/bin/python benchmarks/real_model.py --parts loop --max-new-tokens 160 \\
-        --screen-problems 40 --train-problems 4 --unsolved-problems 2 \\
-        --heldout-problems 20 --learning-rate 2e-4            # the loop, about 1.5 h here
+        --screen-problems 40 --train-problems 4 --unsolved-problems 2 --samples 4 \\
+        --heldout-problems 20 --learning-rate 2e-4            # the loop, about 1 h here
 
 On SmolLM2-135M-Instruct (``crlhf models fetch smollm2``), four parts, each against a
 baseline measured in the same run:
@@ -589,11 +589,13 @@ def main() -> None:
                 ppo_costs(model, args),
             )
         if "loop" in parts:
+            chosen = (
+                f"--train-ids {args.train_ids}" if args.train_ids else f"--select {args.select}"
+            )
             print_table(
-                f"{args.rounds} rounds on the MBPP training problems above (--select "
-                f"{args.select}) x {args.samples} samples, --truth {args.truth}; held-out "
-                f"greedy pass@1 on the first "
-                f"{args.heldout_problems} MBPP test problems (Wilson 95% interval)",
+                f"{args.rounds} rounds on the MBPP training problems ({chosen}) x "
+                f"{args.samples} samples, --truth {args.truth}; held-out greedy pass@1 on "
+                f"the first {args.heldout_problems} MBPP test problems (Wilson 95% interval)",
                 ["rewards", "round", "passed", "pass@1 %", "95% CI", "round's samples passing %"],
                 learning_loop(model, args, work),
             )
