@@ -3,7 +3,10 @@
     .venv/bin/crlhf models fetch smollm2                      # once (about a minute)
     .venv/bin/python benchmarks/real_model.py                 # full sizes (hours on 2 cores)
     .venv/bin/python benchmarks/real_model.py --limit 8 --speed-problems 4 \\
-        --train-problems 8 --heldout-problems 8 --rounds 3    # reduced sizes
+        --parts passk,speed,ppo                               # reduced sizes
+    .venv/bin/python benchmarks/real_model.py --parts loop --max-new-tokens 160 \\
+        --screen-problems 40 --train-problems 4 --unsolved-problems 2 --samples 4 \\
+        --heldout-problems 20 --learning-rate 2e-4            # the loop, about 1 h here
 
 On SmolLM2-135M-Instruct (``crlhf models fetch smollm2``), four parts, each against a
 baseline measured in the same run:
@@ -19,13 +22,22 @@ baseline measured in the same run:
    same batch, prompts and token budget.
 3. **A PPO step** on the model's own chat samples, in float32 and bfloat16 (the whole
    policy cast), each in its own process: response tokens/s and peak RSS.
-4. **Three rounds of learning** on an MBPP training split (task ids 601-974): sample the
-   policy, simulated annotators (:class:`crlhf.testbed.crowd.CrowdSpec`, 5 annotators right
-   90 % of the time, 3 per sample) vote on lines whose truth comes from the tests
-   (:mod:`crlhf.testbed.outcome_truth`: every line of a passing program is correct, every
-   line of a failing one wrong), one PPO round; held-out greedy pass@1 on the first MBPP
-   test problems after every round, with a Wilson 95 % interval, against a control whose
-   rewards are shuffled across samples.
+4. **Three rounds of learning** on an MBPP training split (task ids 601-974). First the
+   training problems are chosen (``--select screen``, :mod:`crlhf.testbed.selection`): the
+   base policy samples ``--screen-samples`` (4) completions at T = 0.8 for each of the first
+   ``--screen-problems`` (all 374); kept are the first ``--train-problems`` (16) it solves
+   sometimes, then ``--unsolved-problems`` (4) it never solves (``--select first``: the
+   first ``--train-problems``, unscreened). Each round samples the policy
+   (``--samples`` per problem, the round number as seed), simulated annotators
+   (:class:`crlhf.testbed.crowd.CrowdSpec`, 5 annotators right 90 % of the time, 3 per
+   sample) vote on lines whose truth comes from the tests (``--truth localised``,
+   :func:`crlhf.testbed.outcome_truth.truth_from_localisation`: a passing program's lines
+   are correct; in a failing one the lines the ``tests`` checker blames are wrong and the
+   rest correct, all wrong when it blames none; ``--truth outcome``: every line of a
+   failing program wrong), one PPO round; held-out greedy pass@1 on the first
+   ``--heldout-problems`` MBPP test problems after every round, with a Wilson 95 %
+   interval, against a control that trains on the same rewards dealt to its samples in a
+   random order (same seeds for sampling, votes and PPO).
 """
 
 from __future__ import annotations
@@ -59,6 +71,8 @@ from crlhf.sandbox import Executor, Limits
 
 MBPP_PATH = Path("../shared/data/mbpp/mbpp.jsonl")
 TRAIN_SPLIT = range(601, 975)
+SAMPLING_TEMPERATURE = 0.8
+"""The loop's sampling temperature (the screen's too)."""
 FENCE = re.compile(r"```[A-Za-z0-9]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -290,6 +304,54 @@ def ppo_costs(model: Path, args: argparse.Namespace) -> list[list[str]]:
 # --------------------------------------------------------------------- 4. learning loop
 
 
+def training_problems(
+    model: Path, args: argparse.Namespace, executor: Executor
+) -> list[BenchProblem]:
+    """The loop's training problems (``--select``): the first ``--train-problems`` of the
+    training split, or the screen's choice (:mod:`crlhf.testbed.selection`): the base
+    policy samples ``--screen-samples`` completions per problem for the first
+    ``--screen-problems``, at the loop's temperature and token budget (seed 0, not one of
+    the rounds' seeds); kept are the first ``--train-problems`` it solves sometimes, then
+    the first ``--unsolved-problems`` it never solves. ``--train-ids`` names them instead."""
+    from crlhf.generation.generate import GenerationSettings, Generator, load_model
+    from crlhf.testbed.selection import screen, select
+
+    candidates = mbpp.load(MBPP_PATH, TRAIN_SPLIT)
+    if args.train_ids:
+        by_id = {p.task_id: p for p in candidates}
+        wanted = [f"mbpp/{n.strip()}" for n in args.train_ids.split(",")]
+        unknown = [w for w in wanted if w not in by_id]
+        if unknown:
+            raise SystemExit(f"--train-ids: not in the training split: {', '.join(unknown)}")
+        return [by_id[w] for w in wanted]
+    if args.select == "first":
+        return candidates[: args.train_problems]
+    started = time.perf_counter()
+    lm, tok = load_model(str(model), None, torch.device("cpu"))
+    settings = GenerationSettings(
+        temperature=SAMPLING_TEMPERATURE, max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size, seed=0,
+    )  # fmt: skip
+    screened = screen(
+        candidates[: args.screen_problems or None],
+        Generator(lm, tok, settings, progress=False),
+        executor, args.screen_samples, standalone=True,
+    )  # fmt: skip
+    chosen = select(screened, mixed=args.train_problems, unsolved=args.unsolved_problems)
+    sometimes = sum(s.mixed for s in screened)
+    never = sum(s.passed == 0 for s in screened)
+    print(
+        f"  screen: {len(screened)} training problems x {args.screen_samples} samples in "
+        f"{time.perf_counter() - started:.0f} s: {sometimes} solved sometimes, {never} never, "
+        f"{len(screened) - sometimes - never} always; training on "
+        f"{', '.join(p.task_id for p in chosen)}",
+        flush=True,
+    )
+    if not chosen:
+        raise SystemExit("the screen found no training problem: raise --screen-problems")
+    return chosen
+
+
 def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[list[str]]:
     import numpy as np
 
@@ -297,23 +359,18 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
     from crlhf.generation.samples import collect
     from crlhf.schemas import ExportRow, judged_line_numbers
     from crlhf.testbed.crowd import CrowdSpec, judge, shuffled
-    from crlhf.testbed.outcome_truth import truth_from_tests
+    from crlhf.testbed.outcome_truth import truth_from_localisation, truth_from_tests
     from crlhf.training.adapters import ADAPTER_DIR
     from crlhf.training.config import PPOConfig
     from crlhf.training.round import run_round
 
-    train = mbpp.load(MBPP_PATH, TRAIN_SPLIT)[: args.train_problems]
-    heldout = mbpp.load(MBPP_PATH)[: args.heldout_problems]
+    loop_started = time.perf_counter()
     executor = Executor(Limits(timeout_s=5.0), workers=2)
-    truth = truth_from_tests(train, executor, standalone=True)
+    train = training_problems(model, args, executor)
+    heldout = mbpp.load(MBPP_PATH)[: args.heldout_problems]
+    rule = truth_from_localisation if args.truth == "localised" else truth_from_tests
+    truth = rule(train, executor, standalone=True)
     spec = CrowdSpec(reliabilities=(0.9,) * 5, overlap=3, seed=0)
-    config = PPOConfig(
-        learning_rate=args.learning_rate,
-        batch_size=args.train_problems * args.samples,
-        mini_batch_size=min(8, args.train_problems * args.samples),
-        ppo_epochs=2,
-        threads=args.threads,
-    )
 
     def evaluate(adapter: Path | None, tag: str) -> tuple[int, int]:
         lm, tok = load_model(str(model), str(adapter) if adapter else None, torch.device("cpu"))
@@ -329,17 +386,23 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
         )  # fmt: skip
         return sum(p["passed"] for p in summary["per_problem"]), len(heldout)
 
+    started = time.perf_counter()
     start = evaluate(None, "base")
-    print(f"  base: held-out {start[0]}/{start[1]}", flush=True)
-    table: dict[str, list[tuple[int, int, float]]] = {}
-    for variant in ("crowd", "control"):
-        parent: Path | None = None
-        curve = [(start[0], start[1], float("nan"))]
-        for round_number in range(1, args.rounds + 1):
+    print(
+        f"  base: held-out {start[0]}/{start[1]} ({time.perf_counter() - started:.0f} s)",
+        flush=True,
+    )
+    variants = ("crowd", "control")
+    parents: dict[str, Path | None] = dict.fromkeys(variants)
+    table = {v: [(start[0], start[1], float("nan"))] for v in variants}
+    for round_number in range(1, args.rounds + 1):
+        for variant in variants:  # interleaved: a run cut short still compares the two
+            started = time.perf_counter()
+            parent = parents[variant]
             adapter = parent / ADAPTER_DIR if parent else None
             lm, tok = load_model(str(model), str(adapter) if adapter else None, torch.device("cpu"))
             settings = GenerationSettings(
-                temperature=0.8, max_new_tokens=args.max_new_tokens,
+                temperature=SAMPLING_TEMPERATURE, max_new_tokens=args.max_new_tokens,
                 batch_size=args.batch_size, seed=round_number,
             )  # fmt: skip
             collected = collect(
@@ -347,10 +410,11 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
                 f"{variant}-r{round_number}",
             )
             samples = collected.samples
+            sampled = time.perf_counter()
             truths = [truth(s.problem_id, s.code) for s in samples]
             rewards = judge(truths, [], spec).reward
             scores = [0.0 if math.isnan(r) else float(r) for r in rewards]
-            if variant == "control":
+            if variant == "control":  # the same rewards, dealt to the samples at random
                 scores = shuffled(scores, seed=round_number)
             rows = [
                 ExportRow(
@@ -368,21 +432,34 @@ def learning_loop(model: Path, args: argparse.Namespace, work: Path) -> list[lis
                 )
                 for i, (s, score) in enumerate(zip(samples, scores, strict=True))
             ]
+            config = PPOConfig(
+                learning_rate=args.learning_rate,
+                batch_size=len(rows),
+                mini_batch_size=min(8, len(rows)),
+                ppo_epochs=args.ppo_epochs,
+                threads=args.threads,
+            )
+            judged = time.perf_counter()
             result = run_round(
                 rows, base_model=model, out_root=work / variant,
                 version=f"v{round_number:04d}", config=config, parent=parent,
             )  # fmt: skip
-            parent = result.directory
-            passed, n = evaluate(parent / ADAPTER_DIR, f"{variant}-r{round_number}")
+            parents[variant] = result.directory
+            trained = time.perf_counter()
+            passed, n = evaluate(result.directory / ADAPTER_DIR, f"{variant}-r{round_number}")
+            curve = table[variant]
             curve.append((passed, n, float(np.mean([all(t) for t in truths]))))
             print(  # progress: a long run shows each round as it ends
                 f"  {variant} round {round_number}: held-out {passed}/{n}, "
-                f"train samples passing {curve[-1][2]:.2f}, reward mean "
-                f"{np.mean(scores):.2f}, drift "
-                f"{result.manifest.metrics['sampling_logprob_drift']:.2e}",
+                f"train samples {len(samples)}, passing {curve[-1][2]:.2f}, "
+                f"partly right {np.mean([any(t) and not all(t) for t in truths]):.2f}, "
+                f"reward mean {np.mean(scores):.2f} sd {np.std(scores):.2f}, drift "
+                f"{result.manifest.metrics['sampling_logprob_drift']:.2e}; seconds: sample "
+                f"{sampled - started:.0f}, votes {judged - sampled:.0f}, train "
+                f"{trained - judged:.0f}, eval {time.perf_counter() - trained:.0f}",
                 flush=True,
             )
-        table[variant] = curve
+    print(f"  loop wall time {(time.perf_counter() - loop_started) / 60:.1f} min", flush=True)
     rows_out = []
     for variant, curve in table.items():
         for round_number, (passed, n, train_pass) in enumerate(curve):
@@ -417,7 +494,36 @@ def main() -> None:
     parser.add_argument("--speed-tokens", type=int, default=128)
     parser.add_argument("--ppo-problems", type=int, default=8)
     parser.add_argument("--ppo-tokens", type=int, default=128)
-    parser.add_argument("--train-problems", type=int, default=32)
+    parser.add_argument(
+        "--select",
+        choices=("screen", "first"),
+        default="screen",
+        help="training problems: screened by the base policy's pass rate, or the first N",
+    )
+    parser.add_argument(
+        "--screen-problems",
+        type=int,
+        help="the first N training-split problems are screened (default: all 374)",
+    )
+    parser.add_argument("--screen-samples", type=int, default=4,
+                        help="samples per screened problem")  # fmt: skip
+    parser.add_argument("--train-problems", type=int, default=16,
+                        help="training problems (screen: those solved sometimes)")  # fmt: skip
+    parser.add_argument("--unsolved-problems", type=int, default=4,
+                        help="screen: training problems never solved, added")  # fmt: skip
+    parser.add_argument(
+        "--train-ids",
+        help="comma-separated MBPP training task ids to train on instead of --select "
+        "(e.g. the list an earlier screen printed; the screen is seeded, so the same sizes "
+        "choose the same problems)",
+    )
+    parser.add_argument("--ppo-epochs", type=int, default=2, help="PPO epochs per round")
+    parser.add_argument(
+        "--truth",
+        choices=("localised", "outcome"),
+        default="localised",
+        help="line truth: the tests checker's blame in failing code, or the outcome alone",
+    )
     parser.add_argument("--samples", type=int, default=2, help="samples per training problem")
     parser.add_argument("--heldout-problems", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
@@ -483,11 +589,14 @@ def main() -> None:
                 ppo_costs(model, args),
             )
         if "loop" in parts:
+            chosen = (
+                f"--train-ids {args.train_ids}" if args.train_ids else f"--select {args.select}"
+            )
             print_table(
-                f"{args.rounds} rounds on {args.train_problems} MBPP training problems x "
-                f"{args.samples} samples; held-out greedy pass@1 on the first "
-                f"{args.heldout_problems} MBPP test problems (Wilson 95% interval)",
-                ["rewards", "round", "passed", "pass@1 %", "95% CI", "train samples passing %"],
+                f"{args.rounds} rounds on the MBPP training problems ({chosen}) x "
+                f"{args.samples} samples, --truth {args.truth}; held-out greedy pass@1 on "
+                f"the first {args.heldout_problems} MBPP test problems (Wilson 95% interval)",
+                ["rewards", "round", "passed", "pass@1 %", "95% CI", "round's samples passing %"],
                 learning_loop(model, args, work),
             )
 
