@@ -118,6 +118,12 @@ class PPOConfig(BaseModel):
     """Subtracted from s before scaling; with whitened advantages it matters only for
     the value head's targets."""
 
+    reward_mode: Literal["sample", "line"] = "sample"
+    """Where the crowd's score enters: ``sample``, s at the last response token (the
+    papers'); ``line``, each judged line's share r_i = (s + q_i − q̄)/k at the line's last
+    token (q: the lines' posteriors, from the export), so GAE credits the lines the crowd
+    judged right and not the wrong ones. Both sum to s per sample; see docs/training.md."""
+
     default_temperature: float = Field(default=0.8, gt=0.0)
     """Sampling temperature of samples whose metadata does not record one (the papers
     sample at 0.8). Log-probs are computed from logits / temperature so the old and new
