@@ -32,15 +32,17 @@ sum still holds; the round counts such lines.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from crlhf.errors import InvalidReward
-from crlhf.generation.extract import completion_spans
 from crlhf.generation.offsets import char_ends, line_tokens
 from crlhf.schemas import ExportRow, judged_line_numbers
 
 Decode = Callable[[list[int]], str]
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,19 @@ def _spans_and_ends(row: ExportRow, decode: Decode) -> tuple[list[tuple[int, int
     if meta.code_spans is not None and meta.response_char_ends is not None:
         return [tuple(span) for span in meta.code_spans], list(meta.response_char_ends)  # type: ignore[misc]
     # A completion is its own code: the decoded reply (cut at a stop sequence, so the code
-    # is a prefix of it), lines split as generation split them.
-    return list(completion_spans(row.code).spans), char_ends(decode, ids)
+    # is a prefix of it), its lines numbered as split_code numbers them.
+    return code_line_spans(row.code), char_ends(decode, ids)
+
+
+def code_line_spans(code: str) -> list[tuple[int, int]]:
+    """(start, end) of every line of ``code``, breaks excluded, with ``\r\n``, ``\r``
+    and ``\n`` all breaking a line as in :func:`crlhf.schemas.split_code`."""
+    spans, start = [], 0
+    for match in LINE_BREAK.finditer(code):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(code)))
+    return spans
 
 
 def line_credit(row: ExportRow, decode: Decode) -> LineCredit:
