@@ -27,7 +27,7 @@ def decode(ids: list[int]) -> str:
 
 
 def row(code: str, posteriors: dict[int, float] | None, reward: float, **meta: object) -> ExportRow:
-    response = list(range(len(PIECES))) + [EOS]
+    response = [*range(len(PIECES)), EOS]
     return ExportRow(
         sample_id="s1",
         problem_id="p1",

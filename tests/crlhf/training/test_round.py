@@ -305,7 +305,7 @@ def test_line_mode_moves_the_score_to_the_lines_and_sample_mode_ignores_posterio
     sample = adapter(rows, "v1", "sample")
     assert adapter(bare, "v2", "sample") == sample
     assert adapter(rows, "v3", "line") != sample
-    with pytest.raises(InvalidReward, match="line posteriors|posterior of every judged line"):
+    with pytest.raises(InvalidReward, match="posterior of every judged line"):
         adapter(bare, "v4", "line")
 
 
