@@ -577,6 +577,13 @@ REFIT_HEADER = "X-Crlhf-Refit"
 with ``refit=false``)."""
 
 
+class ExportPosterior(_View):
+    """The refit's P(correct) of one judged line of an exported sample."""
+
+    line: int
+    posterior: float
+
+
 class ExportComment(_View):
     """An annotator's comment on one line of an exported sample (who wrote it is left out)."""
 
@@ -605,9 +612,10 @@ class ExportRow(_View):
     meta: GenerationMeta
     comments: list[ExportComment] = Field(default_factory=list)
     """Annotators' comments on the sample's lines, by line (schema 2)."""
-    line_posteriors: dict[int, float] | None = None
-    """P(line correct) of every judged line after the refit, keyed by line number (schema
-    3; None in older rows): what ``reward_mode=line`` rounds place per line."""
+    line_posteriors: list[ExportPosterior] | None = None
+    """P(line correct) of every judged line after the refit, by line (schema 3; None in
+    older rows): what ``reward_mode=line`` rounds place per line. A list like
+    ``comments``, so a Hugging Face dataset of the rows has one column type."""
     schema_version: int = 1
     """:data:`EXPORT_SCHEMA_VERSION` of the server that wrote the row (absent: 1)."""
 

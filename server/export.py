@@ -15,7 +15,13 @@ import sqlite3
 
 from crlhf_server.consensus import line_comments
 
-from crlhf.schemas import EXPORT_SCHEMA_VERSION, ExportComment, ExportRow, GenerationMeta
+from crlhf.schemas import (
+    EXPORT_SCHEMA_VERSION,
+    ExportComment,
+    ExportPosterior,
+    ExportRow,
+    GenerationMeta,
+)
 
 
 def export_rows(
@@ -48,7 +54,10 @@ def export_rows(
                 for line, texts in line_comments(conn, r[0]).items()
                 for text in texts
             ],
-            line_posteriors={int(k): float(v) for k, v in json.loads(r[11] or "{}").items()},
+            line_posteriors=[
+                ExportPosterior(line=int(line), posterior=float(p))
+                for line, p in sorted(json.loads(r[11] or "{}").items(), key=lambda i: int(i[0]))
+            ],
             schema_version=EXPORT_SCHEMA_VERSION,
         )
         for r in rows

@@ -28,7 +28,7 @@ import torch
 
 from crlhf.engine.reward import SampleRewards
 from crlhf.errors import InvalidInput
-from crlhf.schemas import ExportRow, judged_line_numbers
+from crlhf.schemas import ExportPosterior, ExportRow, judged_line_numbers
 from crlhf.testbed.crowd import CrowdSpec, judge, judge_machines_only, oracle, shuffled
 from crlhf.testbed.machine_votes import checker_votes
 from crlhf.testbed.problems import Instance
@@ -90,16 +90,21 @@ def _sample(
 
 def _line_posteriors(
     samples: Sequence[tuple[Instance, Any]], crowd: SampleRewards
-) -> list[dict[int, float] | None]:
+) -> list[list[ExportPosterior] | None]:
     """Per sample, its judged lines' posteriors by line number (as the server exports)."""
     if crowd.line_posterior is None:
         return [None] * len(samples)
-    out: list[dict[int, float] | None] = []
+    out: list[list[ExportPosterior] | None] = []
     start = 0
     for _, completion in samples:
         numbers = judged_line_numbers(completion.text)
         values = crowd.line_posterior[start : start + len(numbers)]
-        out.append({n: float(q) for n, q in zip(numbers, values, strict=True)})
+        out.append(
+            [
+                ExportPosterior(line=n, posterior=float(q))
+                for n, q in zip(numbers, values, strict=True)
+            ]
+        )
         start += len(numbers)
     return out
 

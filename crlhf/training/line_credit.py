@@ -67,7 +67,7 @@ def line_rewards(score: float, posteriors: Sequence[float]) -> list[float]:
 
 
 def _posteriors(row: ExportRow, judged: Sequence[int]) -> list[float]:
-    found = row.line_posteriors or {}
+    found = {p.line: p.posterior for p in row.line_posteriors or []}
     missing = [n for n in judged if n not in found]
     if missing:
         raise InvalidReward(

@@ -116,7 +116,7 @@ def test_refit_and_export_exclude_honeypots(api: Api) -> None:
         # Schema 3: every judged line's posterior, the ones behind the reward.
         assert row["schema_version"] == 3
         judged = [n for n, text in enumerate(row["code"].splitlines(), 1) if text.strip()]
-        posteriors = {int(k): v for k, v in row["line_posteriors"].items()}
+        posteriors = {p["line"]: p["posterior"] for p in row["line_posteriors"]}
         assert sorted(posteriors) == judged
         assert row["correct_lines"] == sum(q > 0.5 for q in posteriors.values())
         assert row["reward"] == row["correct_lines"] / len(judged)

@@ -9,7 +9,7 @@ import torch
 from crlhf.errors import InvalidReward
 from crlhf.generation.extract import extract_code
 from crlhf.generation.offsets import char_ends
-from crlhf.schemas import ExportRow, GenerationMeta
+from crlhf.schemas import ExportPosterior, ExportRow, GenerationMeta
 from crlhf.training.batch import build_batch
 from crlhf.training.config import PPOConfig
 from crlhf.training.line_credit import line_credit, line_rewards
@@ -46,7 +46,9 @@ def row(code: str, posteriors: dict[int, float] | None, reward: float, **meta: o
             response_logprobs=[-1.0] * len(response),
             **meta,  # type: ignore[arg-type]
         ),
-        line_posteriors=posteriors,
+        line_posteriors=None
+        if posteriors is None
+        else [ExportPosterior(line=n, posterior=q) for n, q in posteriors.items()],
     )
 
 

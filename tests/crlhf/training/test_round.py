@@ -13,7 +13,7 @@ import torch
 from crlhf.cli import main
 from crlhf.errors import Conflict, EmptyDataset, InvalidInput, InvalidReward, TokenMismatch
 from crlhf.jsonl import write_jsonl
-from crlhf.schemas import ExportRow
+from crlhf.schemas import ExportPosterior, ExportRow
 from crlhf.training.adapters import next_version, read_manifest
 from crlhf.training.config import PPOConfig, make_config
 from crlhf.training.rollout import select_rollouts
@@ -286,7 +286,12 @@ def test_line_mode_moves_the_score_to_the_lines_and_sample_mode_ignores_posterio
     code = "    x = a + b\n    return x\n"
     rows = [
         make_row(tokenizer, f"s{i}", PROMPT, code, 0.5).model_copy(
-            update={"line_posteriors": {1: 1.0, 2: 0.0} if i % 2 else {1: 0.0, 2: 1.0}}
+            update={
+                "line_posteriors": [
+                    ExportPosterior(line=1, posterior=float(i % 2)),
+                    ExportPosterior(line=2, posterior=float(1 - i % 2)),
+                ]
+            }
         )
         for i in range(8)
     ]
