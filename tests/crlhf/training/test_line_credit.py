@@ -8,7 +8,7 @@ import torch
 
 from crlhf.errors import InvalidReward
 from crlhf.generation.extract import extract_code
-from crlhf.generation.offsets import char_ends
+from crlhf.generation.offsets import char_ends, reply_decoder
 from crlhf.schemas import ExportPosterior, ExportRow, GenerationMeta
 from crlhf.training.batch import build_batch
 from crlhf.training.config import PPOConfig
@@ -152,3 +152,22 @@ def test_carriage_returns_break_lines_as_the_server_numbers_them() -> None:
     )
     credit = line_credit(sample, cr_decode)
     assert credit.tokens == (0, 1, 2) and credit.unplaced == 0
+
+
+@pytest.mark.slow
+def test_each_line_ends_at_the_token_that_completes_it_with_a_real_tokenizer(tokenizer) -> None:
+    """Byte-level BPE merges newlines and indents into tokens: the credited token is the
+    first whose decoded prefix holds the whole line."""
+    code = "def add(a, b):\n\n    total = a + b  # sum\n    return total\n"
+    ids = [*tokenizer.encode(code), tokenizer.eos_token_id]
+    sample = row(code, {1: 1.0, 3: 0.0, 4: 1.0}, 2 / 3)
+    sample = sample.model_copy(
+        update={"meta": sample.meta.model_copy(update={"response_token_ids": ids})}
+    )
+    decode = reply_decoder(tokenizer)
+    assert decode(ids) == code
+    credit = line_credit(sample, decode)
+    assert credit.unplaced == 0
+    ends = [len("def add(a, b):"), code.index("  # sum") + len("  # sum"), len(code) - 1]
+    for token, end in zip(credit.tokens, ends, strict=True):
+        assert len(decode(ids[: token + 1])) >= end > len(decode(ids[:token]))
