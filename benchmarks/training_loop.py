@@ -204,6 +204,45 @@ def print_votes(results: dict[str, dict[int, list[dict[str, float]]]], rounds: i
     )
 
 
+def print_target(results: dict[str, dict[int, list[dict[str, float]]]], rounds: int) -> None:
+    """Issue 14's target: the round in which a ``line`` variant's mean pass@1 first reaches
+    its ``sample`` twin's last-round mean, and the people's votes each spent to get there
+    (the seeds both ran, so the means compare like with like)."""
+    rows: list[list[str]] = []
+    for line, twin in (("competent-line", "competent"), ("mixed-line", "mixed")):
+        if line not in results or twin not in results:
+            continue
+        seeds = sorted(set(results[line]) & set(results[twin]))
+        if not seeds:
+            continue
+
+        def mean(name: str, number: int, key: str, seeds: list[int] = seeds) -> float:
+            return statistics.mean(results[name][s][number].get(key, 0.0) for s in seeds)
+
+        goal = mean(twin, rounds, "heldout_pass1")
+        reached = next(
+            (n for n in range(rounds + 1) if mean(line, n, "heldout_pass1") >= goal), None
+        )
+        twin_votes = sum(mean(twin, n, "human_votes") for n in range(rounds))
+        line_votes = sum(mean(line, n, "human_votes") for n in range(reached or 0))
+        rows.append(
+            [
+                line,
+                " ".join(map(str, seeds)),
+                f"{twin} r{rounds}: {pct(goal)}",
+                f"{pct(mean(line, rounds, 'heldout_pass1'))}",
+                f"r{reached}" if reached is not None else f"not by r{rounds}",
+                f"{line_votes:,.0f} vs {twin_votes:,.0f}" if reached is not None else "-",
+            ]
+        )
+    if rows:
+        print_table(
+            "Target: a line variant reaches its sample twin's last-round pass@1 by round 3",
+            ["variant", "seeds", "goal (mean %)", f"line r{rounds} %", "reached", "votes"],
+            rows,
+        )
+
+
 def _per_kilovote(by_seed: dict[int, list[dict[str, float]]], gain: float) -> str:
     """Mean gain (points) per 1,000 people's votes a run used; '-' without people."""
     votes = statistics.mean(sum(r.get("human_votes", 0.0) for r in rs) for rs in by_seed.values())
@@ -268,6 +307,7 @@ def main() -> None:
     (args.out / "records.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print_tables(results, args.rounds)
     print_votes(results, args.rounds)
+    print_target(results, args.rounds)
     plot(results, args.out / "training_loop.png")
     sys.stdout.write(f"\nplot: {args.out / 'training_loop.png'}\n")
 
