@@ -89,15 +89,15 @@ def _spans_and_ends(row: ExportRow, decode: Decode) -> tuple[list[tuple[int, int
     meta = row.meta
     ids = list(meta.response_token_ids or [])
     if meta.code_spans is not None and meta.response_char_ends is not None:
-        return [tuple(span) for span in meta.code_spans], list(meta.response_char_ends)  # type: ignore[misc]
+        return list(meta.code_spans), list(meta.response_char_ends)
     # A completion is its own code: the decoded reply (cut at a stop sequence, so the code
     # is a prefix of it), its lines numbered as split_code numbers them.
     return code_line_spans(row.code), char_ends(decode, ids)
 
 
 def code_line_spans(code: str) -> list[tuple[int, int]]:
-    """(start, end) of every line of ``code``, breaks excluded, with ``\r\n``, ``\r``
-    and ``\n`` all breaking a line as in :func:`crlhf.schemas.split_code`."""
+    """(start, end) of every line of ``code``, breaks excluded, with ``\\r\\n``, ``\\r``
+    and ``\\n`` all breaking a line as in :func:`crlhf.schemas.split_code`."""
     spans, start = [], 0
     for match in LINE_BREAK.finditer(code):
         spans.append((start, match.start()))
