@@ -68,6 +68,7 @@ VARIANTS: dict[str, tuple[CrowdSpec | None, bool]] = {
     "competent-line": (CrowdSpec.competent(10, 0.9), False),
     "mixed-line": (CrowdSpec.with_spammers(5, 5, 0.9), False),
     "competent-line-b85": (CrowdSpec.competent(10, 0.9), False),
+    "competent-b85": (CrowdSpec.competent(10, 0.9), False),
 }
 """name -> (crowd, control); None is the oracle (no crowd noise), or with machines the
 checkers alone."""
@@ -75,15 +76,17 @@ checkers alone."""
 MACHINES = {"machines-only", "mixed+machines"}
 """Variants where the built-in checkers (tests, static) vote too (docs/quality.md)."""
 
-LINE: dict[str, dict[str, object]] = {
+SETTINGS: dict[str, dict[str, object]] = {
     "competent-line": {"reward_mode": "line"},
     "mixed-line": {"reward_mode": "line"},
     "competent-line-b85": {"reward_mode": "line", "score_baseline": 0.85},
+    "competent-b85": {"score_baseline": 0.85},
 }
-"""PPO settings of the variants trained with ``reward_mode=line``: the same crowds and votes
-as ``competent`` and ``mixed``, each judged line's reward at its last token
-(docs/training.md). ``competent-line-b85`` subtracts b/k = 0.85/k per line (about the mean
-reward), so that the return-to-go has no trend along the response."""
+"""PPO settings of variants beyond :data:`PPO`. ``*-line``: ``reward_mode=line``, the same
+crowds and votes as ``competent`` and ``mixed``, each judged line's reward at its last
+token (docs/training.md). ``*-b85``: ``score_baseline`` 0.85 (about the mean reward), in
+line mode b/k per line so that the return-to-go has no trend along the response;
+``competent-b85`` is its sample-mode twin, to tell the baseline's effect from the lines'."""
 
 FULL_PRETRAIN = PretrainConfig(n_layer=4, n_embd=128, n_head=4, epochs=8)
 QUICK_PRETRAIN = PretrainConfig(n_layer=2, n_embd=64, n_head=4, epochs=2)
@@ -116,9 +119,7 @@ def run_variant(
         crowd=replace(crowd, seed=seed) if crowd is not None else None,
         control=control,
         machines=name in MACHINES,
-        ppo=PPO.model_copy(
-            update={"threads": threads, **LINE.get(name, {"reward_mode": "sample"})}
-        ),
+        ppo=PPO.model_copy(update={"threads": threads, **SETTINGS.get(name, {})}),
         seed=seed,
     )
     run_dir = out / f"{name}-s{seed}"
