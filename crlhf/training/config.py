@@ -115,8 +115,10 @@ class PPOConfig(BaseModel):
     """The crowd score s ∈ [0, 1] enters the reward as score_scale · (s − score_baseline)."""
 
     score_baseline: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Subtracted from s before scaling; with whitened advantages it matters only for
-    the value head's targets."""
+    """Subtracted from s before scaling (``line`` mode: b/k per line). Whitening removes
+    its mean effect on the advantages, but not through the value head's targets: on the
+    testbed b = 0.85 (about the mean reward) sped learning up in both reward modes
+    (docs/training.md, session 4)."""
 
     reward_mode: Literal["sample", "line"] = "sample"
     """Where the crowd's score enters: ``sample``, s at the last response token (the
