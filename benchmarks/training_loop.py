@@ -20,11 +20,14 @@ numbers, no information), ``mixed`` (5 competent + 5 spammers at p = 1/2, weight
 ``competent-majority``, ``oracle`` (the true share of correct lines, no crowd),
 ``machines-only`` (rewards from the ``tests`` and ``static`` checkers alone, no people)
 and ``mixed+machines`` (the mixed crowd plus both checkers, weighed as the server weighs
-machine annotators). The summary's last column is the gain in pass@1 points per 1,000
+machine annotators), ``competent-line`` and ``mixed-line`` (the ``competent`` and ``mixed``
+crowds with ``reward_mode=line``: each judged line's reward at its last token). The
+summary's last column is the gain in pass@1 points per 1,000
 people's votes on training samples (what people add over the checkers).
 
-Prints one table per variant (pass@1 per round, per seed and mean) and a summary table
-(gain from round 0 to the last round and to the best round, with the spread over seeds),
+Prints one table per variant (pass@1 per round, per seed and mean), a summary table
+(gain from round 0 to the last round and to the best round, with the spread over seeds)
+and a votes table (per round: people's votes spent so far, pass@1, points per 1,000 votes),
 writes ``records.json`` and ``training_loop.png`` (mean held-out pass@1 per round, one
 line per variant, seeds as thin lines) under ``--out``. A run whose ``records.json`` is
 already under ``--out`` is read back instead of repeated, so an interrupted run resumes.
@@ -62,12 +65,28 @@ VARIANTS: dict[str, tuple[CrowdSpec | None, bool]] = {
     "oracle": (None, False),
     "machines-only": (None, False),
     "mixed+machines": (CrowdSpec.with_spammers(5, 5, 0.9), False),
+    "competent-line": (CrowdSpec.competent(10, 0.9), False),
+    "mixed-line": (CrowdSpec.with_spammers(5, 5, 0.9), False),
+    "competent-line-b85": (CrowdSpec.competent(10, 0.9), False),
+    "competent-b85": (CrowdSpec.competent(10, 0.9), False),
 }
 """name -> (crowd, control); None is the oracle (no crowd noise), or with machines the
 checkers alone."""
 
 MACHINES = {"machines-only", "mixed+machines"}
 """Variants where the built-in checkers (tests, static) vote too (docs/quality.md)."""
+
+SETTINGS: dict[str, dict[str, object]] = {
+    "competent-line": {"reward_mode": "line"},
+    "mixed-line": {"reward_mode": "line"},
+    "competent-line-b85": {"reward_mode": "line", "score_baseline": 0.85},
+    "competent-b85": {"score_baseline": 0.85},
+}
+"""PPO settings of variants beyond :data:`PPO`. ``*-line``: ``reward_mode=line``, the same
+crowds and votes as ``competent`` and ``mixed``, each judged line's reward at its last
+token (docs/training.md). ``*-b85``: ``score_baseline`` 0.85 (about the mean reward), in
+line mode b/k per line so that the return-to-go has no trend along the response;
+``competent-b85`` is its sample-mode twin, to tell the baseline's effect from the lines'."""
 
 FULL_PRETRAIN = PretrainConfig(n_layer=4, n_embd=128, n_head=4, epochs=8)
 QUICK_PRETRAIN = PretrainConfig(n_layer=2, n_embd=64, n_head=4, epochs=2)
@@ -100,7 +119,7 @@ def run_variant(
         crowd=replace(crowd, seed=seed) if crowd is not None else None,
         control=control,
         machines=name in MACHINES,
-        ppo=PPO.model_copy(update={"threads": threads}),
+        ppo=PPO.model_copy(update={"threads": threads, **SETTINGS.get(name, {})}),
         seed=seed,
     )
     run_dir = out / f"{name}-s{seed}"
@@ -172,6 +191,66 @@ def print_tables(results: dict[str, dict[int, list[dict[str, float]]]], rounds: 
     )
 
 
+def print_votes(results: dict[str, dict[int, list[dict[str, float]]]], rounds: int) -> None:
+    """Per round (means over seeds): people's votes spent so far, pass@1, and the gain
+    since r0 per 1,000 of those votes."""
+    rows: list[list[str]] = []
+    for name, by_seed in results.items():
+        runs = list(by_seed.values())
+        spent = 0.0
+        base = statistics.mean(r[0]["heldout_pass1"] for r in runs)
+        for number in range(rounds + 1):
+            mean = statistics.mean(r[number]["heldout_pass1"] for r in runs)
+            per_k = f"{100 * (mean - base) / (spent / 1000):+.3f}" if spent else "-"
+            rows.append([name, f"r{number}", f"{spent:,.0f}", pct(mean), per_k])
+            if number < rounds:
+                spent += statistics.mean(r[number].get("human_votes", 0.0) for r in runs)
+    print_table(
+        "Human votes spent before each round and held-out exact pass@1 (means over seeds)",
+        ["variant", "round", "cumulative human votes", "pass@1 %", "pts / 1k votes"],
+        rows,
+    )
+
+
+def print_target(results: dict[str, dict[int, list[dict[str, float]]]], rounds: int) -> None:
+    """Issue 14's target: the round in which a ``line`` variant's mean pass@1 first reaches
+    its ``sample`` twin's last-round mean, and the people's votes each spent to get there
+    (the seeds both ran, so the means compare like with like)."""
+    rows: list[list[str]] = []
+    for line, twin in (("competent-line", "competent"), ("mixed-line", "mixed")):
+        if line not in results or twin not in results:
+            continue
+        seeds = sorted(set(results[line]) & set(results[twin]))
+        if not seeds:
+            continue
+
+        def mean(name: str, number: int, key: str, seeds: list[int] = seeds) -> float:
+            return statistics.mean(results[name][s][number].get(key, 0.0) for s in seeds)
+
+        goal = mean(twin, rounds, "heldout_pass1")
+        reached = next(
+            (n for n in range(rounds + 1) if mean(line, n, "heldout_pass1") >= goal), None
+        )
+        twin_votes = sum(mean(twin, n, "human_votes") for n in range(rounds))
+        line_votes = sum(mean(line, n, "human_votes") for n in range(reached or 0))
+        rows.append(
+            [
+                line,
+                " ".join(map(str, seeds)),
+                f"{twin} r{rounds}: {pct(goal)}",
+                f"{pct(mean(line, rounds, 'heldout_pass1'))}",
+                f"r{reached}" if reached is not None else f"not by r{rounds}",
+                f"{line_votes:,.0f} vs {twin_votes:,.0f}" if reached is not None else "-",
+            ]
+        )
+    if rows:
+        print_table(
+            "Target: a line variant reaches its sample twin's last-round pass@1 by round 3",
+            ["variant", "seeds", "goal (mean %)", f"line r{rounds} %", "reached", "votes"],
+            rows,
+        )
+
+
 def _per_kilovote(by_seed: dict[int, list[dict[str, float]]], gain: float) -> str:
     """Mean gain (points) per 1,000 people's votes a run used; '-' without people."""
     votes = statistics.mean(sum(r.get("human_votes", 0.0) for r in rs) for rs in by_seed.values())
@@ -235,6 +314,8 @@ def main() -> None:
             )
     (args.out / "records.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print_tables(results, args.rounds)
+    print_votes(results, args.rounds)
+    print_target(results, args.rounds)
     plot(results, args.out / "training_loop.png")
     sys.stdout.write(f"\nplot: {args.out / 'training_loop.png'}\n")
 

@@ -566,15 +566,22 @@ class RefitResult(_View):
     """Largest |Δ shown reliability| over those annotators."""
 
 
-EXPORT_SCHEMA_VERSION = 2
+EXPORT_SCHEMA_VERSION = 3
 """Version of :class:`ExportRow`. 1: no ``schema_version`` field (read as 1), no comments.
-2: ``schema_version`` and ``comments``."""
+2: ``schema_version`` and ``comments``. 3: ``line_posteriors``."""
 
 EXPORT_SCHEMA_HEADER = "X-Crlhf-Export-Schema"
 """Response header of ``GET /v1/admin/export``: the rows' schema version."""
 REFIT_HEADER = "X-Crlhf-Refit"
 """Response header of ``GET /v1/admin/export``: the refit's RefitResult as JSON (absent
 with ``refit=false``)."""
+
+
+class ExportPosterior(_View):
+    """The refit's P(correct) of one judged line of an exported sample."""
+
+    line: int
+    posterior: float
 
 
 class ExportComment(_View):
@@ -605,6 +612,10 @@ class ExportRow(_View):
     meta: GenerationMeta
     comments: list[ExportComment] = Field(default_factory=list)
     """Annotators' comments on the sample's lines, by line (schema 2)."""
+    line_posteriors: list[ExportPosterior] | None = None
+    """P(line correct) of every judged line after the refit, by line (schema 3; None in
+    older rows): what ``reward_mode=line`` rounds place per line. A list like
+    ``comments``, so a Hugging Face dataset of the rows has one column type."""
     schema_version: int = 1
     """:data:`EXPORT_SCHEMA_VERSION` of the server that wrote the row (absent: 1)."""
 

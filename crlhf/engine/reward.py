@@ -41,6 +41,9 @@ class SampleRewards:
     n_votes: IntArray
     n_annotators: IntArray
     """Distinct annotators who voted on at least one line of the sample."""
+    line_posterior: FloatArray | None = None
+    """P(correct) of every judged line, samples in order and lines in order within each,
+    where the caller kept them (the testbed does, for ``reward_mode=line``)."""
 
     @property
     def has_reward(self) -> npt.NDArray[np.bool_]:

@@ -31,7 +31,7 @@ from crlhf.errors import InvalidInput
 from crlhf.evaluation.bench import Completion
 from crlhf.evaluation.problems import BenchProblem
 from crlhf.generation.extract import completion_spans, extract_code
-from crlhf.generation.offsets import char_ends
+from crlhf.generation.offsets import char_ends, reply_decoder
 from crlhf.generation.precision import DEFAULT_DTYPE, base_dtype
 from crlhf.generation.prompts import (
     DEFAULT_INSTRUCTION,
@@ -242,7 +242,4 @@ class Generator:
         return completions
 
     def _decode(self, ids: list[int]) -> str:
-        # Only the end-of-sequence token is left out of a reply (truncate), so special
-        # tokens stay in the text exactly as truncate decoded them.
-        eos = self.tokenizer.eos_token_id
-        return str(self.tokenizer.decode([i for i in ids if i != eos]))
+        return reply_decoder(self.tokenizer)(ids)

@@ -9,15 +9,27 @@ generation time (``GenerationMeta.response_char_ends``), so nothing here needs a
 
 A code line ``(start, end)`` (:mod:`crlhf.generation.extract`) maps to the tokens whose
 characters overlap it; a token that straddles a line break (``")\\n"``) belongs to both
-lines. Per-line rewards (a vote per line) map back to tokens this way; today's PPO rounds
-apply the sample's score at its last token.
+lines. Per-line rewards (a vote per line) map back to tokens this way
+(:mod:`crlhf.training.line_credit`, ``reward_mode=line``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 REPLACEMENT = "\ufffd"
+
+
+def reply_decoder(tokenizer: Any) -> Callable[[list[int]], str]:
+    """The reply's text from response token ids, as generation decodes it: only the
+    end-of-sequence token is left out, special tokens stay (see ``truncate``)."""
+    eos = tokenizer.eos_token_id
+
+    def decode(ids: list[int]) -> str:
+        return str(tokenizer.decode([i for i in ids if i != eos]))
+
+    return decode
 
 
 def char_ends(decode: Callable[[list[int]], str], token_ids: Sequence[int]) -> list[int]:

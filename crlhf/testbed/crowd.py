@@ -183,6 +183,10 @@ def _rewards(
         judged_lines=rewards.judged_lines[:n],
         n_votes=rewards.n_votes[:n],
         n_annotators=rewards.n_annotators[:n],
+        # The samples' lines come first (honeypots after): a sample's lines in order.
+        line_posterior=np.asarray(posterior, dtype=np.float64)[
+            : int(rewards.judged_lines[:n].sum())
+        ],
     )
 
 
@@ -201,6 +205,7 @@ def oracle(truths: Sequence[Sequence[bool]]) -> SampleRewards:
         judged_lines=judged,
         n_votes=judged.copy(),
         n_annotators=np.ones_like(judged),
+        line_posterior=np.array([float(v) for t in truths for v in t], dtype=np.float64),
     )
 
 

@@ -5,7 +5,8 @@ the API). Each round samples the current policy on training problems, lets the s
 crowd (:mod:`crlhf.testbed.crowd`) judge the samples' lines from their true labels, trains
 one PPO round on the resulting (x, y, s) triples, and measures held-out pass@1 before the
 next round. ``control=True`` shuffles the rewards across samples: the same numbers, no
-information, so a control run must not improve.
+information, so a control run must not improve. Each row carries its lines' posteriors, so
+``config.ppo.reward_mode = "line"`` trains on dense per-line rewards like a server round.
 
 pass@1 here is *exact*: a completion passes when each of its lines is a correct form of
 its slot and none is missing or extra. By construction such a body passes the unit tests
@@ -26,7 +27,8 @@ from typing import Any
 import torch
 
 from crlhf.engine.reward import SampleRewards
-from crlhf.schemas import ExportRow
+from crlhf.errors import InvalidInput
+from crlhf.schemas import ExportPosterior, ExportRow, judged_line_numbers
 from crlhf.testbed.crowd import CrowdSpec, judge, judge_machines_only, oracle, shuffled
 from crlhf.testbed.machine_votes import checker_votes
 from crlhf.testbed.problems import Instance
@@ -86,12 +88,34 @@ def _sample(
     ]
 
 
+def _line_posteriors(
+    samples: Sequence[tuple[Instance, Any]], crowd: SampleRewards
+) -> list[list[ExportPosterior] | None]:
+    """Per sample, its judged lines' posteriors by line number (as the server exports)."""
+    if crowd.line_posterior is None:
+        return [None] * len(samples)
+    out: list[list[ExportPosterior] | None] = []
+    start = 0
+    for _, completion in samples:
+        numbers = judged_line_numbers(completion.text)
+        values = crowd.line_posterior[start : start + len(numbers)]
+        out.append(
+            [
+                ExportPosterior(line=n, posterior=float(q))
+                for n, q in zip(numbers, values, strict=True)
+            ]
+        )
+        start += len(numbers)
+    return out
+
+
 def _rows(
     samples: Sequence[tuple[Instance, Any]],
     rewards: Sequence[float],
     crowd: SampleRewards,
     tag: str,
 ) -> list[ExportRow]:
+    posteriors = _line_posteriors(samples, crowd)
     return [
         ExportRow(
             sample_id=f"{tag}-{i}",
@@ -105,6 +129,7 @@ def _rows(
             n_votes=int(crowd.n_votes[i]),
             n_annotators=int(crowd.n_annotators[i]),
             meta=completion.meta,
+            line_posteriors=posteriors[i],
         )
         for i, (instance, completion) in enumerate(samples)
     ]
@@ -121,6 +146,12 @@ def run_loop(
 ) -> list[dict[str, float]]:
     """Run ``config.rounds`` rounds; one record per round (pass@1 measured before it) and
     a last record after the final round."""
+    if config.control and config.ppo.reward_mode == "line":
+        raise InvalidInput(
+            "the shuffled control moves sample rewards, not line posteriors: run it in "
+            "reward_mode=sample",
+            field="reward_mode",
+        )
     adapter_dir: Path | None = None
     parent: Path | None = None
     records: list[dict[str, float]] = []

@@ -37,6 +37,12 @@ class PPOBatch:
     """(B,) float: the crowd's reward s of each sample."""
     query_length: int
     """Q: column of the first response token."""
+    line_rewards: torch.Tensor | None = None
+    """(B, R) float, ``reward_mode=line`` only: r_i of each judged line at its last token
+    (:mod:`crlhf.training.line_credit`); a row sums to its score."""
+    line_weights: torch.Tensor | None = None
+    """(B, R) float, with ``line_rewards``: 1/k at each judged line's last token (a row
+    sums to 1), where the score's baseline is subtracted."""
 
     @property
     def size(self) -> int:
@@ -91,6 +97,9 @@ def build_batch(rollouts: Sequence[Rollout], *, pad_id: int, eos_id: int) -> PPO
         attention[b, query_length - q : query_length + n] = 1
         logprobs[b, :n] = torch.tensor(rollout.logprobs, dtype=torch.float32)
     lengths = torch.tensor([len(r.response_ids) for r in rollouts])
+    line_rewards = line_weights = None
+    if any(r.line_credit is not None for r in rollouts):
+        line_rewards, line_weights = _line_tensors(rollouts, response_length)
     return PPOBatch(
         input_ids=input_ids,
         attention_mask=attention,
@@ -100,4 +109,24 @@ def build_batch(rollouts: Sequence[Rollout], *, pad_id: int, eos_id: int) -> PPO
         temperature=torch.tensor([r.temperature for r in rollouts], dtype=torch.float32),
         scores=torch.tensor([r.score for r in rollouts], dtype=torch.float32),
         query_length=query_length,
+        line_rewards=line_rewards,
+        line_weights=line_weights,
     )
+
+
+def _line_tensors(
+    rollouts: Sequence[Rollout], response_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Line rewards and 1/k weights at each judged line's last token (two lines ending in
+    one token add up there)."""
+    rewards = torch.zeros((len(rollouts), response_length), dtype=torch.float32)
+    weights = torch.zeros_like(rewards)
+    for b, rollout in enumerate(rollouts):
+        credit = rollout.line_credit
+        if credit is None:
+            raise ValueError(f"sample {rollout.sample_id!r} has no line credit in a line batch")
+        tokens = torch.tensor(credit.tokens, dtype=torch.long)
+        share = torch.full((len(credit.tokens),), 1.0 / len(credit.tokens))
+        rewards[b].index_add_(0, tokens, torch.tensor(credit.rewards, dtype=torch.float32))
+        weights[b].index_add_(0, tokens, share)
+    return rewards, weights

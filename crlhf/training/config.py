@@ -115,8 +115,16 @@ class PPOConfig(BaseModel):
     """The crowd score s ∈ [0, 1] enters the reward as score_scale · (s − score_baseline)."""
 
     score_baseline: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Subtracted from s before scaling; with whitened advantages it matters only for
-    the value head's targets."""
+    """Subtracted from s before scaling (``line`` mode: b/k per line). Whitening removes
+    its mean effect on the advantages, but not through the value head's targets: on the
+    testbed b = 0.85 (about the mean reward) sped learning up in both reward modes
+    (docs/training.md, session 4)."""
+
+    reward_mode: Literal["sample", "line"] = "sample"
+    """Where the crowd's score enters: ``sample``, s at the last response token (the
+    papers'); ``line``, each judged line's share r_i = (s + q_i − q̄)/k at the line's last
+    token (q: the lines' posteriors, from the export), so GAE credits the lines the crowd
+    judged right and not the wrong ones. Both sum to s per sample; see docs/training.md."""
 
     default_temperature: float = Field(default=0.8, gt=0.0)
     """Sampling temperature of samples whose metadata does not record one (the papers

@@ -8,10 +8,14 @@ For a batch of B responses y (tokens y_1 … y_T after query x) with crowd score
 2. **Rewards** per token, with the KL penalty against the reference and the score on the
    last response token::
 
-       r_t = −β · KL_t + [t = T] · c · (s − b)
+       r_t = −β · KL_t + [t = T] · c · (s − b)                     (reward_mode=sample)
+       r_t = −β · KL_t + Σ_i [t = T_i] · c · (r_i − b/k)            (reward_mode=line)
        KL_t = log π_old(y_t) − log π_ref(y_t)                      (k1)
        KL_t = (ρ_t − 1) − log ρ_t,   ρ_t = π_ref(y_t) / π_old(y_t)   (k3, ≥ 0)
        KL_t = Σ_v π_old(v) (log π_old(v) − log π_ref(v))           (full, exact, ≥ 0)
+
+   where T_i is the last token of judged line i and r_i its share of s
+   (:mod:`crlhf.training.line_credit`).
 
 3. **GAE** (γ, λ), with V_{T+1} = 0::
 
@@ -88,10 +92,20 @@ def kl_per_token(
 
 
 def token_rewards(
-    scores: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor, config: PPOConfig
+    scores: torch.Tensor,
+    kl: torch.Tensor,
+    mask: torch.Tensor,
+    config: PPOConfig,
+    lines: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """r_t, (B, R): −β · KL_t everywhere, plus the score on the last token."""
+    """r_t, (B, R): −β · KL_t everywhere, plus the score on the last token; or, with
+    ``lines`` (the batch's line rewards and 1/k weights, ``reward_mode=line``),
+    c · (r_i − b/k) on the last token of each judged line i, which sums to c · (s − b)."""
     rewards = -config.kl_coef * kl * mask
+    if lines is not None:
+        line_rewards, line_weights = lines
+        rewards += config.score_scale * (line_rewards - config.score_baseline * line_weights)
+        return rewards * mask
     last = (mask.sum(dim=1).long() - 1).clamp(min=0)
     score = config.score_scale * (scores - config.score_baseline)
     rewards[torch.arange(rewards.shape[0]), last] += score
@@ -310,7 +324,10 @@ class PPOTrainer:
         mask = batch.response_mask
         old_logprobs, old_values, kl = self._old_policy(batch)
         with torch.no_grad():
-            rewards = token_rewards(batch.scores, kl, mask, config)
+            lines = None
+            if batch.line_rewards is not None and batch.line_weights is not None:
+                lines = (batch.line_rewards, batch.line_weights)
+            rewards = token_rewards(batch.scores, kl, mask, config, lines)
             advantages, returns = gae(rewards, old_values, mask, config.gamma, config.lam)
             if config.whiten_advantages:
                 # Over the whole batch: every rank holds all of it, so these are the

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from crlhf.errors import EmptyDataset, InvalidReward, TokenMismatch
 from crlhf.schemas import ExportRow
+from crlhf.training.line_credit import Decode, LineCredit, line_credit
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Rollout:
     logprobs: tuple[float, ...]
     temperature: float
     score: float
+    line_credit: LineCredit | None = None
+    """``reward_mode=line``: the score split over the judged lines' last tokens."""
 
 
 def check_reward(sample_id: str, reward: float | None) -> float:
@@ -131,6 +134,15 @@ def select_rollouts(
         to_rollout(row, vocab_size=vocab_size, default_temperature=default_temperature)
         for row in kept
     ]
+
+
+def with_line_credit(
+    rows: Sequence[ExportRow], rollouts: Sequence[Rollout], decode: Decode
+) -> list[Rollout]:
+    """``rollouts`` with each sample's line rewards placed (``reward_mode=line``);
+    ``decode`` turns response token ids into the reply's text as generation did."""
+    by_id = {row.sample_id: row for row in rows}
+    return [replace(r, line_credit=line_credit(by_id[r.sample_id], decode)) for r in rollouts]
 
 
 def check_dtype(rows: Sequence[ExportRow], training_dtype: str) -> None:

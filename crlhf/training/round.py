@@ -28,6 +28,7 @@ import torch
 from tqdm import tqdm
 
 from crlhf.errors import Conflict, TokenMismatch
+from crlhf.generation.offsets import reply_decoder
 from crlhf.generation.precision import DRIFT_TOLERANCE
 from crlhf.schemas import ExportRow
 from crlhf.training.adapters import (
@@ -43,7 +44,13 @@ from crlhf.training.config import PPOConfig
 from crlhf.training.distributed import DataParallel, SingleProcess
 from crlhf.training.policy import PolicyWithValue, load_base, new_policy, vocab_size
 from crlhf.training.ppo import PPOTrainer, own_part
-from crlhf.training.rollout import Rollout, check_dtype, hand_written, select_rollouts
+from crlhf.training.rollout import (
+    Rollout,
+    check_dtype,
+    hand_written,
+    select_rollouts,
+    with_line_credit,
+)
 from crlhf.training.targets import check_targets
 
 logger = logging.getLogger(__name__)
@@ -74,7 +81,15 @@ def data_summary(rows: Sequence[ExportRow], rollouts: Sequence[Rollout]) -> dict
     def distinct(values: Sequence[object]) -> str:
         return ",".join(sorted({str(v) for v in values if v is not None})) or "-"
 
+    lines: dict[str, Metric] = {}
+    credits = [r.line_credit for r in rollouts if r.line_credit is not None]
+    if credits:  # reward_mode=line
+        lines = {
+            "line_rewards": sum(len(c.tokens) for c in credits),
+            "line_rewards_unplaced": sum(c.unplaced for c in credits),
+        }
     return {
+        **lines,
         "triples": len(rows),
         "samples": len(rollouts),
         "skipped_no_token_ids": sum(hand_written(row) for row in rows),
@@ -172,6 +187,8 @@ def run_round(
             check_targets(base_model, config.lora_target_modules)
         base, tokenizer = load_base(base_model, device, config.dtype)
         check_dtype(rows, str(base.dtype))
+        if config.reward_mode == "line":
+            rollouts = with_line_credit(rows, rollouts, reply_decoder(tokenizer))
         if parent is None or parent_manifest is None:
             policy = new_policy(base, config)
         else:

@@ -32,6 +32,7 @@ def test_training_loop_quick(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Gain in held-out pass@1" in done.stdout
+    assert "Human votes spent before each round" in done.stdout  # issue 14's votes table
     records = json.loads((tmp_path / "records.json").read_text())
     assert set(records) == {"competent", "control"}
     assert [r["round"] for r in records["control"]["0"]] == [0.0, 1.0, 2.0]

@@ -8,7 +8,7 @@ import pytest
 
 from crlhf.errors import MissingDependency
 from crlhf.hf_export import save_hf_dataset
-from crlhf.schemas import ExportRow, GenerationMeta
+from crlhf.schemas import ExportPosterior, ExportRow, GenerationMeta
 
 
 def row(sample_id: str, reward: float) -> ExportRow:
@@ -24,6 +24,7 @@ def row(sample_id: str, reward: float) -> ExportRow:
         n_votes=4,
         n_annotators=2,
         meta=GenerationMeta(model="tiny", round=1, response_token_ids=[5, 6]),
+        line_posteriors=[ExportPosterior(line=n, posterior=reward) for n in (1, 2)],
     )
 
 

@@ -113,6 +113,13 @@ def test_refit_and_export_exclude_honeypots(api: Api) -> None:
         assert 0.0 <= row["reward"] <= 1.0 and row["n_votes"] > 0 and row["n_annotators"] == 3
         assert row["prompt"] and row["code"] and row["meta"]["model"] == "tiny-coder"
         assert "gold" not in row and "is_honeypot" not in row
+        # Schema 3: every judged line's posterior, the ones behind the reward.
+        assert row["schema_version"] == 3
+        judged = [n for n, text in enumerate(row["code"].splitlines(), 1) if text.strip()]
+        posteriors = {p["line"]: p["posterior"] for p in row["line_posteriors"]}
+        assert sorted(posteriors) == judged
+        assert row["correct_lines"] == sum(q > 0.5 for q in posteriors.values())
+        assert row["reward"] == row["correct_lines"] / len(judged)
     too_many = api.client.get("/v1/admin/export?min_votes=1000", headers=api.admin)
     assert too_many.text == ""
 

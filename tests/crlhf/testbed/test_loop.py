@@ -24,11 +24,16 @@ def test_exact_pass_needs_every_line_and_nothing_more() -> None:
 
 
 @pytest.mark.parametrize(
-    ("crowd", "machines"),
-    [(CrowdSpec.competent(4), False), (None, False), (None, True)],
-    ids=["crowd", "oracle", "machines-only"],
+    ("crowd", "machines", "reward_mode"),
+    [
+        (CrowdSpec.competent(4), False, "sample"),
+        (None, False, "sample"),
+        (None, True, "sample"),
+        (CrowdSpec.competent(4), False, "line"),
+    ],
+    ids=["crowd", "oracle", "machines-only", "crowd-line"],
 )
-def test_two_rounds_write_two_versions_and_records(tmp_path, crowd, machines) -> None:
+def test_two_rounds_write_two_versions_and_records(tmp_path, crowd, machines, reward_mode) -> None:
     import torch
 
     torch.set_num_threads(1)
@@ -43,7 +48,14 @@ def test_two_rounds_write_two_versions_and_records(tmp_path, crowd, machines) ->
         max_new_tokens=24,
         crowd=crowd,
         machines=machines,
-        ppo=PPOConfig(batch_size=8, mini_batch_size=4, ppo_epochs=1, threads=1, learning_rate=1e-3),
+        ppo=PPOConfig(
+            batch_size=8,
+            mini_batch_size=4,
+            ppo_epochs=1,
+            threads=1,
+            learning_rate=1e-3,
+            reward_mode=reward_mode,
+        ),
     )
     records = run_loop(
         tmp_path / "base",
@@ -59,3 +71,8 @@ def test_two_rounds_write_two_versions_and_records(tmp_path, crowd, machines) ->
     assert (records[0]["human_votes"] > 0) == (crowd is not None)
     second = read_manifest(tmp_path / "adapters" / "v0002")
     assert second.parent_version == "v0001" and second.round_id == 1
+    if reward_mode == "line":  # every judged line's reward found its token
+        assert int(second.data["line_rewards"] or 0) > int(second.data["samples"] or 0)
+        assert second.data["line_rewards_unplaced"] == 0
+    else:
+        assert "line_rewards" not in second.data

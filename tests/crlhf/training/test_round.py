@@ -13,7 +13,7 @@ import torch
 from crlhf.cli import main
 from crlhf.errors import Conflict, EmptyDataset, InvalidInput, InvalidReward, TokenMismatch
 from crlhf.jsonl import write_jsonl
-from crlhf.schemas import ExportRow
+from crlhf.schemas import ExportPosterior, ExportRow
 from crlhf.training.adapters import next_version, read_manifest
 from crlhf.training.config import PPOConfig, make_config
 from crlhf.training.rollout import select_rollouts
@@ -276,3 +276,46 @@ def test_mini_batch_defaults_to_at_most_the_batch_and_threads_to_every_core() ->
     with pytest.raises(InvalidInput, match="exceeds"):
         make_config({"batch_size": 4, "mini_batch_size": 8})  # given explicitly: still checked
     assert usable_cores() == len(os.sched_getaffinity(0))
+
+
+def test_line_mode_moves_the_score_to_the_lines_and_sample_mode_ignores_posteriors(
+    tokenizer, tiny_model_dir, tmp_path
+) -> None:
+    """reward_mode=sample trains bit-identically whether rows carry line posteriors
+    (schema 3) or not; reward_mode=line trains on them, placing one reward per line."""
+    code = "    x = a + b\n    return x\n"
+    rows = [
+        make_row(tokenizer, f"s{i}", PROMPT, code, 0.5).model_copy(
+            update={
+                "line_posteriors": [
+                    ExportPosterior(line=1, posterior=float(i % 2)),
+                    ExportPosterior(line=2, posterior=float(1 - i % 2)),
+                ]
+            }
+        )
+        for i in range(8)
+    ]
+    bare = [r.model_copy(update={"line_posteriors": None}) for r in rows]
+
+    def adapter(data: list[ExportRow], version: str, mode: str) -> bytes:
+        config = PPOConfig(**SETTINGS, reward_mode=mode)
+        result = run_round(
+            data, base_model=tiny_model_dir, out_root=tmp_path, version=version, config=config
+        )
+        if mode == "line":
+            assert result.manifest.data["line_rewards"] == 16  # two lines per sample
+            assert result.manifest.data["line_rewards_unplaced"] == 0
+        return (result.directory / "adapter" / "adapter_model.safetensors").read_bytes()
+
+    sample = adapter(rows, "v1", "sample")
+    assert adapter(bare, "v2", "sample") == sample
+    assert adapter(rows, "v3", "line") != sample
+    with pytest.raises(InvalidReward, match="posterior of every judged line"):
+        adapter(bare, "v4", "line")
+
+
+def test_reward_mode_is_a_round_setting() -> None:
+    assert make_config({"reward_mode": "line"}).reward_mode == "line"
+    assert PPOConfig().reward_mode == "sample"
+    with pytest.raises(InvalidInput, match="reward_mode"):
+        make_config({"reward_mode": "token"})
