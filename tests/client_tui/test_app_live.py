@@ -86,14 +86,31 @@ async def flag_first_line_and_submit(pilot: Pilot[None]) -> tuple[str, dict[int,
     return sample, {n: (-1 if n == judged[0] else 1, None) for n in judged}
 
 
-async def test_annotate_and_submit_stores_exactly_those_votes(live_server: LiveServer):
+async def skip_to_a_sample_of(pilot: Pilot[None], judged_lines: int) -> None:
+    """Skip until the sample on screen has at least ``judged_lines`` judged lines (routing
+    serves short unvoted samples first, so the first one may be too short)."""
+    await until(pilot, on_screen(pilot))
+    for _ in range(20):
+        if len(current(pilot).judged) >= judged_lines:
+            return
+        shown = current(pilot).task.sample_id
+        await pilot.press("s")
+        await until(
+            pilot, lambda shown=shown: has_task(pilot) and current(pilot).task.sample_id != shown
+        )
+    raise AssertionError(f"no seeded sample with {judged_lines} judged lines in 20 tasks")
+
+
+async def test_annotate_and_submit_stores_exactly_those_votes(
+    live_server_factory: Callable[..., LiveServer],
+):
+    live_server = live_server_factory(env={"CRLHF_WARMUP_MAX_SKIPS": "20"})
     config = await annotator_config(live_server, "tui-live")
     app = make_app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, on_screen(pilot))
+        await skip_to_a_sample_of(pilot, 5)
         state = current(pilot)
         judged = state.judged
-        assert len(judged) >= 5, "the seeded sample is too short for this test"
         sample = state.task.sample_id
         # judged[2] wrong; judged[3..4] wrong as a visual range with a comment on judged[4];
         # judged[0] explicitly correct; the rest unmarked (sent as correct).
