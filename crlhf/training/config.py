@@ -118,7 +118,7 @@ class PPOConfig(BaseModel):
     """Subtracted from s before scaling (``line`` mode: b/k per line). Whitening removes
     its mean effect on the advantages, but not through the value head's targets: on the
     testbed b = 0.85 (about the mean reward) sped learning up in both reward modes
-    (docs/training.md, session 4)."""
+    (docs/training.md, session 5)."""
 
     reward_mode: Literal["sample", "line"] = "sample"
     """Where the crowd's score enters: ``sample``, s at the last response token (the
