@@ -66,6 +66,14 @@ def test_a_completion_is_run_after_the_prompt_it_continues() -> None:
     prefix, error = program_prefix(task(body, description="# first\ndef f(xs):\n"))
     assert (prefix, error) == ("# first\ndef f(xs):\n", None)
     assert program_prefix(task("def f(xs):\n    return 1\n")) == ("", None)
+    # Whole code keeps the prompt's one-line imports, except what it binds itself.
+    prompt = "import math\nfrom typing import List, Dict\nfrom os import *\ndef f(xs):\n"
+    assert program_prefix(task("def f(xs):\n    return 1\n", description=prompt)) == (
+        "import math\nfrom typing import List, Dict\n",
+        None,
+    )
+    own = "import math\ndef f(xs):\n    return math.pi\n"
+    assert program_prefix(task(own, description=prompt))[0] == "from typing import List, Dict\n"
     # A real syntax error in the body is located in the body's numbering.
     assert program_prefix(task("    x = 1\n    return (\n", description="def f(xs):"))[1] == 2
 
@@ -115,6 +123,14 @@ def test_tests_checker_in_the_sandbox() -> None:
     assert verdict.labels == {2: W}
     undefined = "def f(xs):\n    return sum(xs) + offset\n"  # the def line is spared
     assert checker.check(task(undefined, tests)).labels == {2: W}
+    # A whole function (a chat reply) runs after the prompt's imports, as the suite runs it.
+    uses_import = "def f(xs):\n    total = math.fsum(xs)\n    return int(total)\n"
+    header = "import math\n\n\ndef f(xs):\n"
+    assert checker.check(task(uses_import, tests, description=header)).labels == {
+        1: C,
+        2: C,
+        3: C,
+    }
 
 
 class _Broken:
