@@ -22,7 +22,12 @@ from crlhf.schemas import AnnotatorKind, Role
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A fresh token that never starts with ``-``: every CLI here takes it as
+    ``--token TOKEN``, and argparse reads a value starting with ``-`` as an option (one
+    token in 64 used to fail that way). Dropping those costs under 0.03 bits."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
 
 
 def hash_token(token: str) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+from crlhf_server import auth
+
 from tests.server.conftest import ADMIN_TOKEN, Api, bearer
 
 
@@ -66,3 +69,9 @@ def test_duplicate_annotator_name_is_409(api: Api) -> None:
     response = api.client.post("/v1/admin/annotators", json={"name": "alice"}, headers=api.admin)
     assert response.status_code == 409
     assert response.json()["details"][0]["field"] == "name"
+
+
+def test_a_new_token_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter(["-looks-like-an-option", "_fine-token"])
+    monkeypatch.setattr(auth.secrets, "token_urlsafe", lambda _n: next(drawn))
+    assert auth.new_token() == "_fine-token"
