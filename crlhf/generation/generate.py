@@ -213,6 +213,7 @@ class Generator:
             dim=1,
         )
         dtype = str(next(self.model.parameters()).dtype)
+        decode = reply_decoder(self.tokenizer)
         completions = []
         for row in range(len(prompts)):
             mask = encoded["attention_mask"][row].bool()
@@ -236,10 +237,7 @@ class Generator:
                 reply=reply if chat else None,
                 extraction=found.method,
                 code_spans=list(found.spans) if chat else None,
-                response_char_ends=char_ends(self._decode, response) if chat else None,
+                response_char_ends=char_ends(decode, response) if chat else None,
             )
             completions.append(Completion(found.code, meta))
         return completions
-
-    def _decode(self, ids: list[int]) -> str:
-        return reply_decoder(self.tokenizer)(ids)
