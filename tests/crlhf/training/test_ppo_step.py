@@ -101,9 +101,10 @@ def test_full_kl_is_the_exact_divergence_and_the_mean_of_k3(
     assert second["approx_kl_first"] == pytest.approx(0.0, abs=1e-6)
     exact = policy.kl_to_reference(batch)
     with torch.no_grad():
-        logits, _ = policy._run(batch, hidden=False)
+        scale = batch.temperature[:, None, None]
+        logits = policy._run(batch, hidden=False)[0] / scale
         with policy.model.disable_adapter():
-            ref_logits, _ = policy._run(batch, hidden=False)
+            ref_logits = policy._run(batch, hidden=False)[0] / scale
     p = torch.softmax(logits, -1)
     by_hand = (p * (torch.log(p) - torch.log_softmax(ref_logits, -1))).sum(-1)
     torch.testing.assert_close(exact, by_hand, atol=1e-5, rtol=1e-4)
