@@ -6,8 +6,9 @@ trains on the reply's tokens. The rule that ties them together:
 
 * The code is made of whole lines of the reply, copied verbatim and joined with ``\\n``.
   Line ``i`` of the code is ``reply[start_i:end_i]`` for its span ``(start_i, end_i)``
-  (``end_i`` excludes the newline), so a vote on a code line is a vote on those
-  characters of the reply.
+  (``end_i`` excludes the line break: ``\\r\\n``, ``\\r`` or ``\\n``, as
+  :func:`crlhf.schemas.split_code` breaks lines), so a vote on a code line is a vote on
+  those characters of the reply.
 * Extraction: the first fenced block (```` ```python ```` or bare ```` ``` ````; an
   unclosed fence, as when the reply ran out of tokens, runs to the end) that parses, else
   the first that exists; without a fence, the longest prefix of the reply, starting at its
@@ -34,6 +35,7 @@ Method = Literal["fence", "prefix", "whole", "none"]
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*$")
 _CODE_START = re.compile(r"^(def |class |import |from |@|async def )")
 _LANGUAGES = {"", "python", "py", "python3"}
+_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,17 @@ NOTHING = Extraction("", (), "none")
 
 
 def _lines(reply: str) -> list[tuple[int, int]]:
-    """(start, end) of every line of the reply, newline excluded."""
+    """(start, end) of every line of the reply, line break excluded.
+
+    Lines break where :func:`crlhf.schemas.split_code` breaks them (``\\r\\n``, ``\\r``,
+    ``\\n``): a reply line holding a bare ``\\r`` would otherwise become two code lines
+    for annotators and line credit but one span here, and every later line's vote would
+    land on the wrong characters."""
     spans, start = [], 0
-    for line in reply.split("\n"):
-        spans.append((start, start + len(line)))
-        start += len(line) + 1
+    for match in _BREAK.finditer(reply):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(reply)))
     return spans
 
 

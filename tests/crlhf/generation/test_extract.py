@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from crlhf.generation.extract import completion_spans, extract_code
 from crlhf.generation.offsets import char_ends, code_line_tokens, line_tokens
+from crlhf.schemas import split_code
 
 REPLY = (
     "Sure! Here is the function:\n"
@@ -100,3 +101,13 @@ def test_an_empty_line_maps_to_the_token_holding_its_position() -> None:
     ends = [3, 5, 9]  # "abc", "\n\n", "def\n" style ends
     assert line_tokens((4, 4), ends) == range(1, 2)
     assert line_tokens((20, 25), ends) == range(0)
+
+
+def test_carriage_returns_break_lines_as_split_code_does() -> None:
+    # \r\n endings and a bare \r inside the block: the code has the lines annotators see
+    # (split_code's), each span holds exactly one of them, and no \r reaches the code.
+    reply = "Here:\r\n```python\r\ndef f(x):\r\n    y = x\r    return y\r\n```\r\nDone."
+    found = extract_code(reply)
+    assert found.code == "def f(x):\n    y = x\n    return y"
+    assert _spans_hold(reply, found.code, found.spans)
+    assert [line.text for line in split_code(found.code)] == [reply[s:e] for s, e in found.spans]
