@@ -11,11 +11,11 @@ reliability snapshot and every reward a sample had.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import sqlite_utils
 from crlhf_server.db import Store
-from crlhf_server.task_routing import expected_accuracy, sample_uncertainty
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("crlhf-server")
@@ -333,5 +333,10 @@ def m018_sample_confidence(db: sqlite_utils.Database) -> None:
     for sample_id, posteriors, judged in rows:
         stored = json.loads(posteriors)
         values = [float(stored.get(str(n), 0.5)) for n in json.loads(judged)]
-        updates.append((expected_accuracy(values), sample_uncertainty(values), sample_id))
+        # The formulas as they were when this migration was written, copied rather than
+        # imported from task_routing: a later change of the live rule must not change what
+        # an old migration wrote (it gets a migration of its own).
+        confidence = sum(max(p, 1.0 - p) for p in values) / len(values) if values else 0.5
+        reward_sd = math.sqrt(sum(p * (1.0 - p) for p in values)) / len(values) if values else 0.0
+        updates.append((confidence, reward_sd, sample_id))
     db.conn.executemany("UPDATE samples SET confidence = ?, uncertainty = ? WHERE id = ?", updates)
