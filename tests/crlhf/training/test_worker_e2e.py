@@ -32,7 +32,10 @@ from tests.conftest import ADMIN_TOKEN, REPO_ROOT, LiveServer
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 NO_HONEYPOTS = {"CRLHF_SEED": "false", "CRLHF_WARMUP_HONEYPOTS": "0", "CRLHF_HONEYPOT_RATE": "0"}
-LEASE_S = 2.0
+LEASE_S = 5.0
+"""Short enough for the kill below to fail its round within seconds, long enough that a
+healthy worker's heartbeats (every quarter of the lease) are not late on a loaded CI
+machine: at 2 s, a busy 2-core runner could fail round 1 for a missed beat."""
 SLOW = {"batch_size": 1, "mini_batch_size": 1, "ppo_epochs": 300}
 """Round params that make a round train for seconds on the tiny model, long enough to be
 killed or cancelled mid-training (round params override the worker's config file)."""
