@@ -11,9 +11,12 @@ hold queued votes in a shape this version does not know.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from crlhf.errors import InvalidFile
 
@@ -85,3 +88,30 @@ def _enable_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
             if "locked" not in str(exc) or attempt == attempts - 1:
                 raise
             time.sleep(0.1)
+
+
+class LocalFile:
+    """A client file held open as one connection behind a lock, closed on ``with`` exit.
+
+    Why the lock: :func:`open_local`'s connection may be used from any thread (a Textual
+    worker, the event loop), and one connection must not run two statements at once."""
+
+    def __init__(self, path: Path, steps: Sequence[Step]) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = open_local(path, steps)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

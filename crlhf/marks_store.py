@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from crlhf.client_config import data_dir
-from crlhf.local_schema import open_local
+from crlhf.local_schema import LocalFile
 from crlhf.schemas import Label, Task
 
 FILE_NAME = "marks.db"
@@ -87,33 +84,16 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class MarksStore:
+class MarksStore(LocalFile):
     """One SQLite file of task marks; thread-safe (one connection behind a lock)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = open_local(path, MIGRATIONS)
+        super().__init__(path, MIGRATIONS)
 
     @classmethod
     def open_default(cls, directory: Path | None = None) -> MarksStore:
         """``<data dir>/marks.db`` (``$CRLHF_DATA_DIR`` or the platform's data dir)."""
         return cls((data_dir() if directory is None else directory) / FILE_NAME)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def load(self, task: Task) -> TaskMarks:
         """What was stored for this task and text (empty when nothing was)."""

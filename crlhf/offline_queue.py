@@ -25,15 +25,13 @@ import logging
 import random
 import re
 import sqlite3
-import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -48,7 +46,7 @@ from crlhf.errors import (
     SampleNotFound,
     ServerUnreachable,
 )
-from crlhf.local_schema import open_local
+from crlhf.local_schema import LocalFile
 from crlhf.schemas import MAX_BATCH_SUBMISSIONS, BatchReceipt, Submission
 
 logger = logging.getLogger(__name__)
@@ -153,7 +151,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class OfflineQueue:
+class OfflineQueue(LocalFile):
     """A durable FIFO of submissions waiting for the server (see the module docstring).
 
     Methods are thread-safe (one connection behind a lock) and quick enough to call from
@@ -161,30 +159,13 @@ class OfflineQueue:
     """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
+        super().__init__(path, _SCHEMA_STEPS)
         self._sync_lock: asyncio.Lock | None = None
-        self._db = open_local(path, _SCHEMA_STEPS)
         self._db.execute("PRAGMA synchronous=FULL")
 
     @classmethod
     def for_config(cls, config: ClientConfig, directory: Path | None = None) -> OfflineQueue:
         return cls(queue_path(config.server, config.token, directory))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
