@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import random
 import sys
 import tempfile
@@ -78,8 +79,28 @@ SETTLED_CAP = 5
 until nothing is left, so the cap is what a deployment would run."""
 
 
+def binary_entropy(p: float) -> float:
+    """H(p) in nats; 0 at p = 0 or 1."""
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    return -(p * math.log(p) + (1.0 - p) * math.log1p(-p))
+
+
+def summed_entropy(posteriors: Iterable[float]) -> float:
+    """Σ_l H(P(line l correct)): how much the crowd still does not know about a sample
+    (the server's rule before the sd of s)."""
+    return sum(binary_entropy(p) for p in posteriors)
+
+
+def mean_entropy(posteriors: Iterable[float]) -> float:
+    """Mean binary entropy per judged line (0 for no lines)."""
+    values = list(posteriors)
+    return summed_entropy(values) / len(values) if values else 0.0
+
+
 def max_entropy(posteriors: Iterable[float]) -> float:
-    return max(map(task_routing.binary_entropy, posteriors), default=0.0)
+    """The least certain line's entropy."""
+    return max(map(binary_entropy, posteriors), default=0.0)
 
 
 def round_robin(posteriors: Iterable[float]) -> float:
@@ -89,8 +110,8 @@ def round_robin(posteriors: Iterable[float]) -> float:
 
 
 RULES: dict[str, Callable[[Iterable[float]], float]] = {
-    "summed entropy": task_routing.summed_entropy,
-    "mean entropy": task_routing.mean_entropy,
+    "summed entropy": summed_entropy,
+    "mean entropy": mean_entropy,
     "max entropy": max_entropy,
     "sd of s": task_routing.reward_sd,
 }

@@ -46,25 +46,6 @@ PICK_TRIES = 16
 """Candidates looked at per pick before giving up on one kind (variants are rare)."""
 
 
-def binary_entropy(p: float) -> float:
-    """H(p) in nats; 0 at p = 0 or 1."""
-    if p <= 0.0 or p >= 1.0:
-        return 0.0
-    return -(p * math.log(p) + (1.0 - p) * math.log1p(-p))
-
-
-def summed_entropy(posteriors: Iterable[float]) -> float:
-    """Σ_l H(P(line l correct)): how much the crowd still does not know about a sample."""
-    return sum(binary_entropy(p) for p in posteriors)
-
-
-def mean_entropy(posteriors: Iterable[float]) -> float:
-    """Mean binary entropy per judged line: the crowd's uncertainty per line of a sample
-    (0 for no lines)."""
-    values = list(posteriors)
-    return summed_entropy(values) / len(values) if values else 0.0
-
-
 def reward_sd(posteriors: Iterable[float]) -> float:
     """The posterior standard deviation of the reward s = c / k, √(Σ_l p_l (1 − p_l)) / k,
     taking lines as independent: how far the next votes may still move s (0 for no

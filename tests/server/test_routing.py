@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import math
 
-from crlhf_server.task_routing import (
-    binary_entropy,
-    expected_accuracy,
-    reward_sd,
-    sample_uncertainty,
-    summed_entropy,
-)
+from crlhf_server.task_routing import expected_accuracy, reward_sd, sample_uncertainty
 
 from tests.server.conftest import HONEYPOTS, Api, submission_for
-
-
-def test_entropy_is_zero_at_certainty_and_largest_at_one_half() -> None:
-    assert binary_entropy(0.0) == binary_entropy(1.0) == 0.0
-    assert abs(binary_entropy(0.5) - 0.6931471805599453) < 1e-12
-    assert binary_entropy(0.9) < binary_entropy(0.6) < binary_entropy(0.5)
-    assert abs(summed_entropy([0.5, 0.5]) - 2 * binary_entropy(0.5)) < 1e-12
 
 
 def test_first_q_tasks_are_honeypots(make_api: object) -> None:
@@ -89,8 +76,6 @@ def test_count_is_validated(api: Api) -> None:
 def test_ranking_is_the_reward_sd_so_long_samples_do_not_come_first() -> None:
     long_mostly_settled = [0.99] * 19 + [0.6]
     short_unsure = [0.6, 0.9]
-    # the summed entropy (the rule before) put the long sample first
-    assert summed_entropy(long_mostly_settled) > summed_entropy(short_unsure)
     assert sample_uncertainty(short_unsure) > sample_uncertainty(long_mostly_settled)
     # sd of s = sqrt(sum p(1 - p)) / k
     assert abs(reward_sd([0.5, 0.9]) - math.sqrt(0.25 + 0.09) / 2) < 1e-12
