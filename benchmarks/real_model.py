@@ -1,7 +1,7 @@
 """The product on a real pretrained checkpoint: pass@1, generation speed, PPO cost, learning.
 
     .venv/bin/crlhf models fetch smollm2                      # once (about a minute)
-    .venv/bin/python benchmarks/real_model.py                 # full sizes (hours on 2 cores)
+    .venv/bin/python benchmarks/real_model.py                 # full sizes (2-3 h on 2 cores)
     .venv/bin/python benchmarks/real_model.py --limit 8 --speed-problems 4 \\
         --parts passk,speed,ppo                               # reduced sizes
     .venv/bin/python benchmarks/real_model.py --parts loop --max-new-tokens 160 \\
