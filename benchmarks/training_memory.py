@@ -1,6 +1,6 @@
 """Peak memory and speed of one PPO step, per model size, base dtype and checkpointing.
 
-    .venv/bin/python benchmarks/training_memory.py            # 10M, 100M, 500M (2 min on 2 idle cores)
+    .venv/bin/python benchmarks/training_memory.py            # 10M, 100M, 500M (2 min when idle)
     .venv/bin/python benchmarks/training_memory.py --quick    # 10M only, short rows (~1 min)
     .venv/bin/python benchmarks/training_memory.py --sizes 10M 100M --threads 2
     .venv/bin/python benchmarks/training_memory.py --records runs.json   # resumable
