@@ -144,9 +144,11 @@ def reference_code(reply: str) -> str:
 
 
 class BlockClosed(StoppingCriteria):
-    """Ends a reference reply once its first fenced block has closed: the extraction reads
-    nothing after it, so the pass@1 is that of running on to end-of-sequence, sooner.
-    Written here with plain transformers, not taken from crlhf."""
+    """Ends a reference reply once its first fenced block has closed (two fences): when the
+    first fence opens the code block, the usual shape, the extraction reads nothing after
+    it, so the pass@1 is that of running on to end-of-sequence, sooner. (Fences written
+    inline in prose before the block would end it early, as they end the product's
+    replies.) Written here with plain transformers, not taken from crlhf."""
 
     def __init__(self, tokenizer: Any, prompt_length: int) -> None:
         self.tokenizer = tokenizer
