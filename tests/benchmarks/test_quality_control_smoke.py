@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks.conftest import run_quick
 
 
 @pytest.mark.e2e
 def test_quality_control_quick() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "quality_control.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    match = re.search(r"weighting alone \(one-coin Beta\): ([+-]\d+\.\d)%", done.stdout)
-    assert match, done.stdout
+    out = run_quick("quality_control.py")
+    match = re.search(r"weighting alone \(one-coin Beta\): ([+-]\d+\.\d)%", out)
+    assert match, out
     assert float(match.group(1)) <= -33.0
-    assert "Lazy annotators paused: 100%" in done.stdout
+    assert "Lazy annotators paused: 100%" in out

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks.conftest import run_quick
 
 
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_training_loop_quick(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "training_loop.py"),
-            "--quick",
-            "--threads",
-            "1",
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Gain in held-out pass@1" in done.stdout
-    assert "Human votes spent before each round" in done.stdout  # issue 14's votes table
+    out = run_quick("training_loop.py", "--threads", "1", "--out", str(tmp_path))
+    assert "Gain in held-out pass@1" in out
+    assert "Human votes spent before each round" in out  # issue 14's votes table
     records = json.loads((tmp_path / "records.json").read_text())
     assert set(records) == {"competent", "control"}
     assert [r["round"] for r in records["control"]["0"]] == [0.0, 1.0, 2.0]
