@@ -122,10 +122,17 @@ def test_an_unexpected_failure_is_a_logged_500_with_an_error_body(
     }
 
 
-def test_m002_gives_existing_annotators_their_state_as_shown_state(tmp_path: Path) -> None:
+def store_before(tmp_path: Path, migration: str) -> Store:
+    """A database migrated up to, not including, ``migration``: rows written to it are
+    what that migration finds on an existing server."""
     store = Store(tmp_path / "x.db")
     with store.write_lock():
-        migrations.migrations.apply(store.utils(), stop_before="m002_shown_state")
+        migrations.migrations.apply(store.utils(), stop_before=migration)
+    return store
+
+
+def test_m002_gives_existing_annotators_their_state_as_shown_state(tmp_path: Path) -> None:
+    store = store_before(tmp_path, "m002_shown_state")
     with store.write() as conn:
         conn.execute(
             "INSERT INTO annotators (name, role, token_hash, state, reliability, "
@@ -139,9 +146,7 @@ def test_m002_gives_existing_annotators_their_state_as_shown_state(tmp_path: Pat
 
 
 def test_m018_fills_in_the_confidence_of_existing_samples(tmp_path: Path) -> None:
-    store = Store(tmp_path / "x.db")
-    with store.write_lock():
-        migrations.migrations.apply(store.utils(), stop_before="m018_sample_confidence")
+    store = store_before(tmp_path, "m018_sample_confidence")
     with store.write() as conn:
         conn.execute(
             "INSERT INTO problems (id, title, description, created_at) "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from crlhf_server.task_routing import expected_accuracy, reward_sd, sample_uncertainty
 
 from tests.server.conftest import HONEYPOTS, Api, submission_for
@@ -110,19 +111,21 @@ def test_a_settled_sample_is_served_to_nobody_more(make_api: object) -> None:
     assert left == len(served)  # tasks left does not count the settled sample either
 
 
-def test_an_unsure_sample_is_still_served(make_api: object) -> None:
-    # the same vote, but 0.7 is short of 0.95: bob still gets the sample
+@pytest.mark.parametrize(
+    ("min_annotators", "accuracy"),
+    [
+        (1, 0.95),  # unsure: the same vote, but 0.7 is short of 0.95
+        (2, 0.65),  # confident, but judged by too few people
+    ],
+)
+def test_a_sample_short_of_settled_is_still_served(
+    make_api: object, min_annotators: int, accuracy: float
+) -> None:
     api = make_api(  # type: ignore[operator]
-        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=1, settled_accuracy=0.95
-    )
-    alice, bob = api.annotator("alice"), api.annotator("bob")
-    judged = _judge_one(api, alice)
-    assert judged in {t["sample_id"] for t in api.tasks(bob, count=20)}
-
-
-def test_a_confident_sample_with_too_few_people_is_still_served(make_api: object) -> None:
-    api = make_api(  # type: ignore[operator]
-        warmup_honeypots=0, honeypot_rate=0.0, settled_min_annotators=2, settled_accuracy=0.65
+        warmup_honeypots=0,
+        honeypot_rate=0.0,
+        settled_min_annotators=min_annotators,
+        settled_accuracy=accuracy,
     )
     alice, bob = api.annotator("alice"), api.annotator("bob")
     judged = _judge_one(api, alice)
