@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import random
 import sys
@@ -232,7 +233,7 @@ class Replay:
             "SELECT id, posteriors, reward FROM samples WHERE is_honeypot = 0"
         ):
             truth = self.truth[sample_id]
-            stored = {int(k): float(v) for k, v in __import__("json").loads(posteriors).items()}
+            stored = {int(k): float(v) for k, v in json.loads(posteriors).items()}
             for number, correct in truth.items():
                 hits += (stored.get(number, 0.5) > 0.5) == correct
                 lines += 1
@@ -249,6 +250,7 @@ class Replay:
         )
 
 
+@contextlib.contextmanager
 def start(
     tmp: Path,
     samples: Sequence[Case],
@@ -257,7 +259,9 @@ def start(
     machine_sets: Sequence[list[dict[int, int]]],
     seed: int,
     **overrides: Any,
-) -> Replay:
+) -> Iterator[Replay]:
+    """A server for one replay, shut down (store closed, webhook threads stopped) when
+    the block ends: a full run starts dozens of them."""
     settings = Settings(
         db=tmp / f"{uuid.uuid4().hex}.db",
         admin_token=ADMIN,
@@ -268,8 +272,19 @@ def start(
     store, engine = open_store(settings), engine_config(settings)
     first_start(store, engine, seed=False, admin_token=ADMIN)
     context = Context(settings=settings, store=store, engine=engine, rng=random.Random(seed))
-    client = TestClient(create_app(settings, context))
-    client.__enter__()
+    with TestClient(create_app(settings, context)) as client:
+        yield _load(client, samples, honeypots, crowd, machine_sets, seed)
+
+
+def _load(
+    client: TestClient,
+    samples: Sequence[Case],
+    honeypots: Sequence[Case],
+    crowd: People,
+    machine_sets: Sequence[list[dict[int, int]]],
+    seed: int,
+) -> Replay:
+    """The catalogue, the people's tokens and the machines' votes, through the API."""
     admin = bearer(ADMIN)
     cases = [*samples, *honeypots]
     problems = [
@@ -386,7 +401,7 @@ class World:
 
     def replay(
         self, crowd: People, seed: int, *, machines: bool = False, **overrides: Any
-    ) -> Replay:
+    ) -> contextlib.AbstractContextManager[Replay]:
         sets = self.machines if machines else []
         return start(self.tmp, self.samples, self.honeypots, crowd, sets, seed, **overrides)
 
@@ -411,24 +426,25 @@ def seed_results(
 ) -> list[Result]:
     """Fixed overlap, each ranking rule, then the ``chosen`` rules with the settled stop
     and with the machines (their confident samples to 1 person, then to none)."""
-    with ranking(round_robin):
-        fixed = run_fixed(world.replay(crowd, seed))
+    with ranking(round_robin), world.replay(crowd, seed) as replay:
+        fixed = run_fixed(replay)
     results = [_done(Result("fixed overlap", f"fixed overlap ({fixed.extra})", seed, fixed, None))]
     base = fixed.first.votes_per_line if fixed.first else None
     for name in rules:
-        with ranking(RULES[name]):
-            out = world.routed(world.replay(crowd, seed), settled=False)
+        with ranking(RULES[name]), world.replay(crowd, seed) as replay:
+            out = world.routed(replay, settled=False)
             results.append(_done(Result(f"routed, {name}", f"routed, {name}", seed, out, base)))
     for name in chosen:
         with ranking(RULES[name]):
-            out = world.routed(world.replay(crowd, seed), settled=True)
+            with world.replay(crowd, seed) as replay:
+                out = world.routed(replay, settled=True)
             label = f"routed, {name} + settled"
             results.append(_done(Result(label, label, seed, out, base)))
             for confident in (1, 0):
-                replay = world.replay(
+                with world.replay(
                     crowd, seed, machines=True, machine_confident_humans=confident
-                )
-                out = world.routed(replay, settled=True)
+                ) as replay:
+                    out = world.routed(replay, settled=True)
                 label = f"routed, {name} + settled + machines ({confident})"
                 results.append(_done(Result(label, label, seed, out, base)))
     return results
